@@ -1,0 +1,116 @@
+//! Lua 5.4's coroutines for Rust — create, resume, suspend, status, wrap,
+//! close — with Rust's safety and a context switch in hand-written assembly.
+//!
+//! A coroutine is a function that can stop in the middle (*suspend*), hand a
+//! value to whoever started it, and later continue from that point with a
+//! value handed back (*resume*). `coro` gives them the exact semantics of
+//! Lua's `coroutine` library: four states, values flowing both ways, errors
+//! returned to the resumer rather than unwinding into it, and a nesting limit.
+//!
+//! ```
+//! use coro::{Coroutine, Resumed, Status};
+//!
+//! let mut co = Coroutine::new(|yielder, a: i32| {
+//!     let b = yielder.suspend(a + 1); // hand out a + 1, wait for b
+//!     let c = yielder.suspend(a + b);
+//!     format!("done with {c}")
+//! });
+//! assert_eq!(co.status(), Status::Suspended);
+//! assert_eq!(co.resume(1).unwrap(), Resumed::Yield(2)); // a = 1
+//! assert_eq!(co.resume(10).unwrap(), Resumed::Yield(11)); // b = 10
+//! assert_eq!(co.resume(7).unwrap(), Resumed::Return("done with 7".to_string()));
+//! assert_eq!(co.status(), Status::Dead);
+//! assert_eq!(co.resume(0).unwrap_err().to_string(), "cannot resume dead coroutine");
+//! ```
+//!
+//! # From Lua to coro
+//!
+//! | Lua 5.4 | coro |
+//! | --- | --- |
+//! | `coroutine.create(f)` | [`Coroutine::new`]`(f)`, or [`Builder`] for a stack size or a name |
+//! | `coroutine.resume(co, ...)` | [`co.resume(input)`](Coroutine::resume) → `Ok(`[`Resumed::Yield`]`)` / `Ok(`[`Resumed::Return`]`)` / `Err(`[`Error`]`)` |
+//! | `coroutine.yield(...)` | [`yielder.suspend(value)`](Yielder::suspend), or the free [`suspend`] from any depth |
+//! | `coroutine.status(co)` | [`co.status()`](Coroutine::status), [`Handle::status`] |
+//! | `coroutine.wrap(f)` | [`Coroutine::new`]`(f).into_iter()`: a panic is re-raised in the caller |
+//! | `coroutine.close(co)` | [`co.close()`](Coroutine::close), and `Drop` |
+//! | `coroutine.running()` | [`running()`]: `None` on a thread's own stack |
+//! | `coroutine.isyieldable()` | [`is_yieldable()`] |
+//! | `error(e)` in the body | a panic: `Err(`[`Error::Panic`]`)`, the coroutine is dead |
+//! | `LUAI_MAXCCALLS` (200) | [`MAX_NESTING`], [`Error::TooDeep`] |
+//!
+//! # Values
+//!
+//! The first `resume(input)` passes `input` as the body's argument; every later
+//! one makes the pending `suspend` return it, so all inputs share one type `I`.
+//! `suspend(y)` makes `resume` return `Ok(Resumed::Yield(y))`; returning `r`
+//! makes it return `Ok(Resumed::Return(r))`. Other starting data is captured
+//! by the closure.
+//!
+//! # Destroying a coroutine
+//!
+//! [`close`](Coroutine::close) and `Drop` of a suspended coroutine unwind its
+//! stack: every live local is dropped, newest first, exactly as if the pending
+//! `suspend` had panicked, except that nothing is printed and the unwind stops
+//! at the coroutine's root. A body that never started is dropped without
+//! running. While a coroutine unwinds it cannot suspend: the free [`suspend`]
+//! returns [`Error::AcrossBoundary`] and [`Yielder::suspend`] panics (inside a
+//! destructor that panic aborts the process, as every panic during an unwind
+//! does in Rust).
+//!
+//! If the body catches the unwind with `catch_unwind`, it should resume it
+//! with `resume_unwind`; if it returns instead, the coroutine is still dead
+//! and the returned value is dropped.
+//!
+//! # Suspending through foreign code
+//!
+//! A stackful coroutine's frames are ordinary frames on its own stack, so it
+//! can suspend from anywhere below its body: deep recursion, closures handed
+//! to other crates, even a C library's callback (a `qsort` comparator that
+//! asks the resumer for each comparison) — Lua 5.1 with Coco, or Lua 5.2's
+//! continuations without writing any. Resume such a coroutine to completion:
+//! closing it while C frames are on its stack would unwind through them.
+//!
+//! # Panics
+//!
+//! A panic in the body is caught at the coroutine's root and returned to the
+//! resumer as [`Error::Panic`]; the coroutine is dead. Rust's panic hook still
+//! runs, so the message is printed as for any panic unless a hook says
+//! otherwise. Suspending inside `std::panic::catch_unwind` works (Lua 5.2's
+//! yieldable `pcall`).
+//!
+//! # Stacks
+//!
+//! Each coroutine has a stack of [`DEFAULT_STACK_SIZE`] bytes (256 KiB), at
+//! least [`MIN_STACK_SIZE`] (16 KiB), with a guard page below it; a thread
+//! keeps up to 64 freed stacks for reuse, so creating a coroutine costs no
+//! system call in the common case. The memory is reserved, not committed: a
+//! suspended trivial coroutine costs one touched page. Overflowing the stack
+//! hits the guard page and kills the process, as an overflow does anywhere.
+//!
+//! # Threads
+//!
+//! Coroutines stay on the thread that created them (`Coroutine`, `Yielder`
+//! and [`Handle`] are neither `Send` nor `Sync`); every thread has its own
+//! chain of active coroutines.
+//!
+//! # Supported targets
+//!
+//! | architecture | operating systems |
+//! | --- | --- |
+//! | x86_64 (System V ABI) | Linux, the BSDs |
+//!
+//! Other targets fail to compile with a clear message.
+
+mod current;
+mod error;
+mod resume;
+mod stackful;
+mod status;
+
+pub use current::{Handle, MAX_NESTING, is_yieldable, running};
+pub use error::{Error, PanicPayload};
+pub use resume::{Resume, Resumed};
+pub use stackful::{
+    Builder, Coroutine, DEFAULT_STACK_SIZE, IntoIter, MIN_STACK_SIZE, Yielder, suspend,
+};
+pub use status::Status;

@@ -1,0 +1,25 @@
+//! The context switch: one file per architecture, chosen by one gate.
+//!
+//! Every architecture file provides the same small set of items:
+//!
+//! - `EntryFn`, the signature of the function a new coroutine starts in;
+//! - `RESERVED_TOP`, the bytes at the top of every stack that the switch owns;
+//! - `init_stack`, which lays out a fresh stack so the first switch into it
+//!   calls the entry function;
+//! - `switch_in` (resumer to coroutine), `switch_out` (coroutine back to its
+//!   resumer, to be resumed later) and `switch_final` (coroutine back to its
+//!   resumer for the last time).
+//!
+//! Each switch passes one machine word each way in registers, and keeps
+//! `call`/`ret` paired so the processor's return-address predictor stays right.
+
+#[cfg(all(target_arch = "x86_64", unix, not(target_vendor = "apple")))]
+#[path = "x86_64.rs"]
+mod imp;
+
+#[cfg(not(all(target_arch = "x86_64", unix, not(target_vendor = "apple"))))]
+compile_error!(
+    "coro's stackful backend has a context switch for x86_64 System V (Linux, the BSDs) only so far"
+);
+
+pub(crate) use imp::*;

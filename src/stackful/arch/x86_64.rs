@@ -1,0 +1,199 @@
+//! The context switch for x86_64 under the System V ABI.
+//!
+//! A coroutine's stack, highest address first (`top` is 16-byte aligned):
+//!
+//! ```text
+//!  top ->  +--------------------------------+
+//!          | unused (keeps `link` aligned)  |  top - 8
+//!          | link: the resumer's stack ptr  |  top - 16   written by every switch_in
+//!          +--------------------------------+
+//!          | data the backend put here      |  (the body, before it starts)
+//!          +--------------------------------+
+//!          | data pointer                   |  sp + 16
+//!          | entry function                 |  sp + 8
+//!   sp ->  | address of `trampoline`        |  popped by the first switch_in
+//!          +--------------------------------+
+//!          |   ... frames of the body ...   |
+//!          +--------------------------------+
+//!          | guard page                     |
+//! ```
+//!
+//! A suspended coroutine's saved stack pointer points at three words: the
+//! address to continue at, then its saved `rbx` and `rbp`. A resumer inside
+//! `switch_in` leaves the same shape on its own stack: the return address of
+//! its `call`, then `rbx` and `rbp`; `link` points at it.
+//!
+//! Only `rbx` and `rbp` are saved by hand: they cannot be named as clobbers.
+//! Every other register is declared clobbered, so the compiler saves just the
+//! ones that are live across the switch. The resumer enters with a `call` and
+//! the coroutine leaves with a `ret` to that very address, so the processor's
+//! return stack buffer predicts both; the jump into a suspended coroutine is an
+//! indirect `jmp`, predicted by the branch target buffer.
+//!
+//! The trampoline's CFI describes the resumer's frame as its caller, using the
+//! `link` slot, so debuggers, `std::backtrace` and the unwinder walk from a
+//! coroutine's frames into the frames of whoever resumed it.
+
+use std::arch::{asm, naked_asm};
+
+/// Signature of the function a coroutine starts in: the word passed by the
+/// first `switch_in`, the stack's top, and the data pointer given to
+/// `init_stack`. It must never return: it ends with `switch_final`.
+pub(crate) type EntryFn = unsafe extern "C" fn(usize, *mut u8, *mut u8) -> !;
+
+/// Bytes at the top of every stack used by the switch itself.
+pub(crate) const RESERVED_TOP: usize = 16;
+
+/// The first code a coroutine runs: calls the entry function on an aligned
+/// stack. Reached by `switch_in` with `rdi` = argument, `rsi` = stack top, and
+/// `rsp` pointing at the entry function and data pointer.
+#[unsafe(naked)]
+unsafe extern "C" fn trampoline() {
+    naked_asm!(
+        ".cfi_startproc",
+        // The caller's frame is the resumer's, found through `link`:
+        // CFA = [rbx - 16] + 24, with rbx = top (set below and preserved by
+        // every callee). DW_CFA_def_cfa_expression (0x0f), 5 bytes:
+        // DW_OP_breg3 (rbx) -16, DW_OP_deref, DW_OP_plus_uconst 24.
+        ".cfi_escape 0x0f, 5, 0x73, 0x70, 0x06, 0x23, 0x18",
+        // What switch_in pushed: rbp, then rbx, then the return address.
+        ".cfi_offset rbp, -8",
+        ".cfi_offset rbx, -16",
+        ".cfi_offset rip, -24",
+        // Keep the top in a callee-saved register for the CFA expression.
+        "mov rbx, rsi",
+        // Third argument: the data pointer.
+        "mov rdx, [rsp + 8]",
+        // The entry function.
+        "mov rax, [rsp]",
+        // The ABI wants rsp 16-byte aligned at a call.
+        "and rsp, -16",
+        "call rax",
+        // The entry function never returns.
+        "ud2",
+        ".cfi_endproc",
+    )
+}
+
+/// The resumer's half of `switch_in`: entered by `call`, so the return address
+/// on the resumer's stack is where the coroutine's `ret` will land.
+#[unsafe(naked)]
+unsafe extern "C" fn enter_coroutine() {
+    naked_asm!(
+        // link = the resumer's stack pointer, at the return address.
+        "mov [rsi - 16], rsp",
+        // Continue on the coroutine's stack...
+        "mov rsp, rdx",
+        // ...at the address it saved (or the trampoline, the first time).
+        "pop rcx",
+        "jmp rcx",
+    )
+}
+
+/// Prepares a fresh stack whose usable part ends at `top` (16-byte aligned,
+/// below `RESERVED_TOP` bytes kept for the switch, and below any data the
+/// backend placed there). Returns the stack pointer to give `switch_in`.
+///
+/// # Safety
+/// `top` must be the bottom of the data area of a stack that `stack_top`'s
+/// owner maps, with at least 24 writable bytes below it.
+pub(crate) unsafe fn init_stack(top: *mut u8, entry: EntryFn, data: *mut u8) -> *mut u8 {
+    let sp = ((top as usize & !15) - 32) as *mut usize;
+    // SAFETY: the caller promises these three words are writable stack.
+    unsafe {
+        sp.write(trampoline as *const () as usize);
+        sp.add(1).write(entry as *const () as usize);
+        sp.add(2).write(data as usize);
+    }
+    sp.cast()
+}
+
+/// Switches from the resumer to the coroutine whose stack ends at `stack_top`
+/// and whose saved stack pointer is `sp`, passing `arg`.
+///
+/// Returns the word the coroutine passed back and its new saved stack
+/// pointer, or null if it called `switch_final`.
+///
+/// # Safety
+/// `sp` must be the value `init_stack` or the last `switch_in` returned for
+/// this stack, and the coroutine must not be running.
+#[inline(always)]
+pub(crate) unsafe fn switch_in(arg: usize, stack_top: *mut u8, sp: *mut u8) -> (usize, *mut u8) {
+    let value: usize;
+    let new_sp: *mut u8;
+    // SAFETY: the coroutine's stack holds a continuation in the shape
+    // `enter_coroutine` pops; it comes back with `ret` to the address our
+    // `call` pushed, after which rbx and rbp are ours again. Every other
+    // register is declared clobbered.
+    unsafe {
+        asm!(
+            "push rbp",
+            "push rbx",
+            "call {enter}",
+            "pop rbx",
+            "pop rbp",
+            enter = sym enter_coroutine,
+            inout("rdi") arg => value,
+            inout("rsi") stack_top => _,
+            inout("rdx") sp => new_sp,
+            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+            clobber_abi("sysv64"),
+        );
+    }
+    (value, new_sp)
+}
+
+/// Suspends the running coroutine, whose stack ends at `stack_top`, passing
+/// `value` to its resumer. Returns the word passed by the next `switch_in`.
+///
+/// # Safety
+/// Must run on the coroutine's own stack, while it is the running one.
+#[inline(always)]
+pub(crate) unsafe fn switch_out(value: usize, stack_top: *mut u8) -> usize {
+    let arg: usize;
+    // SAFETY: we leave our continuation, rbx and rbp on our stack in the
+    // shape `enter_coroutine` pops, hand our stack pointer over in rdx, and
+    // `ret` to the resumer's return address found through `link`.
+    unsafe {
+        asm!(
+            "push rbp",
+            "push rbx",
+            "lea rax, [rip + 2f]",
+            "push rax",
+            "mov rdx, rsp",
+            "mov rsp, [rsi - 16]",
+            "ret",
+            "2:",
+            "pop rbx",
+            "pop rbp",
+            inout("rdi") value => arg,
+            inout("rsi") stack_top => _,
+            out("rdx") _,
+            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+            clobber_abi("sysv64"),
+        );
+    }
+    arg
+}
+
+/// Leaves the running coroutine for the last time, passing `value` to its
+/// resumer, whose `switch_in` returns a null stack pointer.
+///
+/// # Safety
+/// Must run on the coroutine's own stack, while it is the running one; no
+/// frame on that stack may still own anything that needs dropping.
+#[inline(always)]
+pub(crate) unsafe fn switch_final(value: usize, stack_top: *mut u8) -> ! {
+    // SAFETY: returns to the resumer exactly as `switch_out` does, without
+    // saving a continuation.
+    unsafe {
+        asm!(
+            "mov rsp, [rsi - 16]",
+            "xor edx, edx",
+            "ret",
+            in("rdi") value,
+            in("rsi") stack_top,
+            options(noreturn),
+        )
+    }
+}

@@ -1,0 +1,637 @@
+//! The stackful backend: every coroutine owns a real machine stack, switched
+//! by our own assembly, so it can suspend from any depth of ordinary calls —
+//! through closures handed to other libraries, even through C frames.
+//!
+//! This module owns the coroutine's stack and its switches; the status rules
+//! live in `current`, which it calls on every resume and never bypasses.
+
+pub(crate) mod arch;
+mod stack;
+mod unwind;
+
+use std::any::{TypeId, type_name};
+use std::fmt;
+use std::iter::FusedIterator;
+use std::marker::PhantomData;
+use std::mem::{ManuallyDrop, align_of, size_of};
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+
+pub use stack::{DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
+
+use crate::current::{self, Header, SuspendTypes};
+use crate::{Error, Handle, PanicPayload, Resume, Resumed, Status};
+use stack::Stack;
+
+/// A coroutine with its own stack (Lua's `coroutine.create`).
+///
+/// `I` is the type of every resume's input (the first one becomes the body's
+/// argument), `Y` the type it suspends with, `R` the type it returns.
+///
+/// ```
+/// use coro::{Coroutine, Resumed};
+///
+/// // Sums what it is given until it is given 0.
+/// let mut adder = Coroutine::new(|yielder, mut n: i32| {
+///     let mut sum = 0;
+///     while n != 0 {
+///         sum += n;
+///         n = yielder.suspend(sum); // hand out the running sum, wait for more
+///     }
+///     format!("total {sum}")
+/// });
+/// assert_eq!(adder.resume(5).unwrap(), Resumed::Yield(5));
+/// assert_eq!(adder.resume(7).unwrap(), Resumed::Yield(12));
+/// assert_eq!(adder.resume(0).unwrap(), Resumed::Return("total 12".to_string()));
+/// assert!(adder.resume(1).is_err()); // dead
+/// ```
+///
+/// A coroutine stays on the thread that made it:
+///
+/// ```compile_fail
+/// let co = coro::Coroutine::<(), (), ()>::new(|_, ()| {});
+/// std::thread::spawn(move || drop(co));
+/// ```
+///
+/// and it cannot resume itself: its body never sees it, and its owner holds it
+/// mutably borrowed while it runs.
+///
+/// ```compile_fail
+/// let mut co = coro::Coroutine::<(), (), ()>::new(|_, ()| {});
+/// let me = &mut co;
+/// co.resume(()).unwrap();
+/// me.resume(()).unwrap();
+/// ```
+pub struct Coroutine<I = (), Y = (), R = ()> {
+    /// Shared with handles; `CURRENT` points at it while this coroutine runs.
+    header: Rc<Header>,
+    /// The stack, until the coroutine dies and gives it back to the pool.
+    stack: Option<Stack>,
+    /// The saved stack pointer while suspended (the trampoline frame before
+    /// the first resume).
+    sp: *mut u8,
+    /// The body while it is still on the stack, never started.
+    unstarted: Option<Unstarted>,
+    /// Takes `I`, produces `Y` and `R`. The `Rc` already makes it `!Send`
+    /// and `!Sync`: its stack may hold anything, `Rc`s included.
+    _types: PhantomData<fn(I) -> (Y, R)>,
+}
+
+/// A body still waiting on its stack for the first resume.
+struct Unstarted {
+    /// Where `Start<F>` lives on the stack.
+    data: *mut u8,
+    /// Drops it there, for a coroutine closed before it started.
+    drop: unsafe fn(*mut u8),
+}
+
+/// What a fresh stack holds for the entry function.
+struct Start<F> {
+    header: *const Header,
+    body: F,
+}
+
+/// What the root of a coroutine hands its resumer when the body is done.
+enum Completion<R> {
+    Return(R),
+    Panic(PanicPayload),
+    /// A forced unwind from `close` reached the root.
+    Closed,
+}
+
+impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
+    /// Creates a coroutine that will run `body` (Lua's `coroutine.create`).
+    /// Nothing runs until the first [`resume`](Self::resume).
+    ///
+    /// The stack is [`DEFAULT_STACK_SIZE`] bytes, taken from this thread's pool
+    /// of freed stacks when it has one; use [`Builder`] for another size or a
+    /// name.
+    ///
+    /// # Panics
+    /// If no stack can be mapped (see [`Error::StackAllocation`]);
+    /// [`Builder::build`] returns that error instead.
+    pub fn new<F>(body: F) -> Self
+    where
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
+    {
+        match Builder::new().build(body) {
+            Ok(coroutine) => coroutine,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// Puts `body` on `stack` below the switch's reserved words.
+    fn place<F>(stack: Stack, name: Option<Box<str>>, body: F) -> Self
+    where
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
+    {
+        let top = stack.top();
+        let header = Header::new(name, top, SuspendTypes::of::<I, Y>);
+        let addr = (top as usize - arch::RESERVED_TOP - size_of::<Start<F>>())
+            & !(align_of::<Start<F>>() - 1);
+        let data = addr as *mut Start<F>;
+        // SAFETY: `Builder::build` checked that `Start<F>` and its alignment
+        // fit in a quarter of the stack, so `data` is inside the stack and
+        // below the reserved words; nothing else uses the fresh stack.
+        let sp = unsafe {
+            data.write(Start {
+                header: Rc::as_ptr(&header),
+                body,
+            });
+            arch::init_stack(data.cast(), entry::<F, I, Y, R>, data.cast())
+        };
+        Coroutine {
+            header,
+            stack: Some(stack),
+            sp,
+            unstarted: Some(Unstarted {
+                data: data.cast(),
+                drop: drop_start::<F>,
+            }),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<I, Y, R> Coroutine<I, Y, R> {
+    /// Runs the coroutine until it suspends or returns (Lua's
+    /// `coroutine.resume`).
+    ///
+    /// The first resume passes `input` as the body's argument; each later one
+    /// makes the pending [`Yielder::suspend`] return it.
+    ///
+    /// # Errors
+    /// - [`Error::Dead`] if the coroutine returned, panicked or was closed;
+    /// - [`Error::TooDeep`] if [`MAX_NESTING`](crate::MAX_NESTING) coroutines
+    ///   are already active on this thread (the coroutine is left untouched);
+    /// - [`Error::Panic`] if the body panicked: the coroutine is now dead, and
+    ///   the panic does not unwind into the caller.
+    #[inline]
+    pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
+        let resumer = current::enter(&self.header, true)?;
+        // From here the entry function owns the body.
+        self.unstarted = None;
+        let input = ManuallyDrop::new(input);
+        // SAFETY: the coroutine is suspended (checked by `enter`), so `sp` is
+        // its saved continuation; the other side reads `input` exactly once.
+        let (value, sp) = unsafe {
+            arch::switch_in(
+                &*input as *const I as usize,
+                self.header.stack_top(),
+                self.sp,
+            )
+        };
+        if !sp.is_null() {
+            self.sp = sp;
+            current::leave(&self.header, resumer, Status::Suspended);
+            // SAFETY: a suspending coroutine passes the address of its value,
+            // which stays put while it is suspended, and never reads it again.
+            return Ok(Resumed::Yield(unsafe { (value as *const Y).read() }));
+        }
+        current::leave(&self.header, resumer, Status::Dead);
+        // SAFETY: a finishing coroutine passes the address of its completion.
+        match unsafe { self.finish(value) } {
+            Completion::Return(value) => Ok(Resumed::Return(value)),
+            Completion::Panic(payload) => Err(Error::Panic(payload)),
+            Completion::Closed => unreachable!("only close starts a forced unwind"),
+        }
+    }
+
+    /// Reads the completion the coroutine left on its stack, then releases
+    /// the stack.
+    ///
+    /// # Safety
+    /// `value` must be the word the coroutine passed to `switch_final`.
+    unsafe fn finish(&mut self, value: usize) -> Completion<R> {
+        // SAFETY: the completion lives on the coroutine's stack, which is
+        // still mapped, and its owner never touches it again.
+        let completion = unsafe { (value as *const Completion<R>).read() };
+        if let Some(stack) = self.stack.take() {
+            stack::give(stack);
+        }
+        completion
+    }
+
+    /// The coroutine's current state (Lua's `coroutine.status`).
+    #[inline]
+    pub fn status(&self) -> Status {
+        self.header.status()
+    }
+
+    /// Destroys the coroutine (Lua's `coroutine.close`).
+    ///
+    /// - Suspended in its body: the stack is unwound, dropping every live
+    ///   local in order, newest first; the coroutine is dead.
+    /// - Never started: the body is dropped without running; the coroutine is
+    ///   dead.
+    /// - Dead: nothing happens.
+    ///
+    /// While closing, the free [`suspend`] returns [`Error::AcrossBoundary`]
+    /// and [`Yielder::suspend`] panics. A destructor that panics while a
+    /// suspended stack unwinds aborts the process, as any panic during an
+    /// unwind does in Rust; a panicking destructor of a never-started body
+    /// makes `close` return [`Error::Panic`].
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// struct Noisy(&'static str, Rc<RefCell<Vec<&'static str>>>);
+    /// impl Drop for Noisy {
+    ///     fn drop(&mut self) {
+    ///         self.1.borrow_mut().push(self.0);
+    ///     }
+    /// }
+    ///
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// let log2 = log.clone();
+    /// let mut co = coro::Coroutine::<(), (), ()>::new(move |y, ()| {
+    ///     let _a = Noisy("a", log2.clone());
+    ///     let _b = Noisy("b", log2);
+    ///     y.suspend(());
+    ///     unreachable!("closed while suspended");
+    /// });
+    /// co.resume(()).unwrap();
+    /// co.close().unwrap();
+    /// assert_eq!(*log.borrow(), ["b", "a"]);
+    /// assert_eq!(co.status(), coro::Status::Dead);
+    /// ```
+    pub fn close(&mut self) -> Result<(), Error> {
+        match self.header.status() {
+            Status::Dead => return Ok(()),
+            Status::Suspended => {}
+            // Unreachable through the safe API: a running coroutine is
+            // borrowed by its resumer.
+            Status::Running | Status::Normal => return Err(Error::NotSuspended),
+        }
+        if let Some(unstarted) = self.unstarted.take() {
+            self.header.kill();
+            let stack = self.stack.take();
+            // SAFETY: the body was never moved off the stack, which is still
+            // mapped; `unstarted` was taken, so it is dropped exactly once.
+            let dropped = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+                (unstarted.drop)(unstarted.data)
+            }));
+            if let Some(stack) = stack {
+                stack::give(stack);
+            }
+            return dropped.map_err(|payload| Error::Panic(PanicPayload::new(payload)));
+        }
+        let Ok(resumer) = current::enter(&self.header, false) else {
+            unreachable!("a suspended coroutine can always be entered for closing");
+        };
+        self.header.set_closing(true);
+        // SAFETY: as in `resume`; the null input tells the pending suspend to
+        // unwind instead of reading a value.
+        let (value, sp) = unsafe { arch::switch_in(0, self.header.stack_top(), self.sp) };
+        self.header.set_closing(false);
+        if !sp.is_null() {
+            // Both ways to suspend refuse while closing, so this is a bug in
+            // coro; its frames can be neither resumed nor dropped.
+            eprintln!("coro: a coroutine suspended while being closed");
+            std::process::abort();
+        }
+        current::leave(&self.header, resumer, Status::Dead);
+        // SAFETY: the coroutine finished, passing its completion.
+        match unsafe { self.finish(value) } {
+            Completion::Closed => Ok(()),
+            Completion::Panic(payload) => Err(Error::Panic(payload)),
+            // The body caught the forced unwind and returned anyway.
+            Completion::Return(value) => panic::catch_unwind(AssertUnwindSafe(|| drop(value)))
+                .map_err(|payload| Error::Panic(PanicPayload::new(payload))),
+        }
+    }
+
+    /// A handle that observes this coroutine without owning it.
+    pub fn handle(&self) -> Handle {
+        Handle(self.header.clone())
+    }
+}
+
+impl<I, Y, R> Drop for Coroutine<I, Y, R> {
+    fn drop(&mut self) {
+        // Lua's close with the result ignored: a panicking destructor of a
+        // never-started body is dropped along with the rest.
+        let _ = self.close();
+    }
+}
+
+impl<I, Y, R> Resume<I> for Coroutine<I, Y, R> {
+    type Yield = Y;
+    type Return = R;
+
+    #[inline]
+    fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
+        Coroutine::resume(self, input)
+    }
+
+    fn status(&self) -> Status {
+        Coroutine::status(self)
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        Coroutine::close(self)
+    }
+
+    fn handle(&self) -> Handle {
+        Coroutine::handle(self)
+    }
+}
+
+impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Coroutine");
+        s.field("id", &Handle(self.header.clone()).id());
+        if let Some(name) = self.header.name() {
+            s.field("name", &name);
+        }
+        s.field("status", &self.header.status()).finish()
+    }
+}
+
+/// The root of every stackful coroutine: moves the body off the stack, runs
+/// it, catches what it panics with, and leaves for the last time.
+///
+/// # Safety
+/// Called once, by the trampoline, with the input word of the first resume
+/// and the `Start<F>` written by `Coroutine::place`.
+unsafe extern "C" fn entry<F, I, Y, R>(input: usize, stack_top: *mut u8, data: *mut u8) -> !
+where
+    F: FnOnce(&Yielder<I, Y>, I) -> R,
+{
+    // SAFETY: `place` wrote a `Start<F>` at `data`; `resume` cleared
+    // `unstarted` before switching here, so nobody else will drop it.
+    let Start { header, body } = unsafe { data.cast::<Start<F>>().read() };
+    // SAFETY: the first resume passes the address of its input, never null
+    // (close handles never-started coroutines without switching).
+    let input = unsafe { (input as *const I).read() };
+    let yielder = Yielder {
+        header,
+        _types: PhantomData,
+    };
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| body(&yielder, input)));
+    // SAFETY: the header outlives every run of its coroutine.
+    let closing = unsafe { (*header).closing() };
+    let completion = ManuallyDrop::new(match outcome {
+        Ok(value) => Completion::Return(value),
+        Err(payload) if closing && unwind::is_forced(&*payload) => Completion::Closed,
+        Err(payload) => Completion::Panic(PanicPayload::new(payload)),
+    });
+    // SAFETY: nothing left on this stack needs dropping: the completion is
+    // moved out by the resumer, everything else was consumed above.
+    unsafe { arch::switch_final(&*completion as *const Completion<R> as usize, stack_top) }
+}
+
+/// Drops a never-started body in place.
+///
+/// # Safety
+/// `data` must hold a `Start<F>` that is dropped nowhere else.
+unsafe fn drop_start<F>(data: *mut u8) {
+    // SAFETY: promised by the caller.
+    unsafe { data.cast::<Start<F>>().drop_in_place() }
+}
+
+/// Suspends the running coroutine, whose stack ends at `stack_top`, with
+/// `value`; returns the next resume's input, or unwinds if it is a close.
+///
+/// # Safety
+/// Must be called on the running coroutine's own stack, with `I` and `Y` the
+/// types it was created with.
+#[inline(always)]
+unsafe fn suspend_running<I, Y>(stack_top: *mut u8, value: Y) -> I {
+    let value = ManuallyDrop::new(value);
+    // SAFETY: promised by the caller; the resumer moves `value` out.
+    let input = unsafe { arch::switch_out(&*value as *const Y as usize, stack_top) };
+    if input == 0 {
+        unwind::start();
+    }
+    // SAFETY: `resume` passes the address of its input and never reads it again.
+    unsafe { (input as *const I).read() }
+}
+
+/// The body's way to suspend its coroutine (Lua's `coroutine.yield`).
+///
+/// The body receives `&Yielder` as its first argument and may lend it to any
+/// function it calls, however deep. It cannot leave the coroutine's stack: it
+/// is neither `Send`, `Sync`, `Clone` nor `'static`.
+///
+/// ```compile_fail
+/// let mut co = coro::Coroutine::<(), (), ()>::new(|y, ()| {
+///     std::thread::scope(|s| {
+///         s.spawn(|| y.suspend(()));
+///     });
+/// });
+/// ```
+pub struct Yielder<I, Y> {
+    /// The coroutine's header: alive as long as the body runs.
+    header: *const Header,
+    /// Takes `Y`, gives `I`; the raw pointer keeps it `!Send` and `!Sync`.
+    _types: PhantomData<fn(Y) -> I>,
+}
+
+impl<I, Y> Yielder<I, Y> {
+    /// Suspends the coroutine, handing `value` to the resumer, whose `resume`
+    /// returns `Ok(Resumed::Yield(value))`. Returns the input of the next
+    /// resume.
+    ///
+    /// # Panics
+    /// With "attempt to yield across a C-call boundary" while the coroutine
+    /// is being closed or a panic unwinds its stack, where no suspension is
+    /// possible. (In a destructor run by that unwind, the panic aborts.)
+    #[inline]
+    pub fn suspend(&self, value: Y) -> I {
+        // SAFETY: a `Yielder` is only reachable from its own body, which runs
+        // only while its coroutine is alive and running.
+        let header = unsafe { &*self.header };
+        if !header.can_suspend() {
+            panic!("{}", Error::AcrossBoundary);
+        }
+        // SAFETY: we are on the running coroutine's stack (see above), and
+        // its types are `I` and `Y`.
+        unsafe { suspend_running(header.stack_top(), value) }
+    }
+}
+
+impl<I, Y> fmt::Debug for Yielder<I, Y> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Yielder").finish_non_exhaustive()
+    }
+}
+
+/// Suspends the running stackful coroutine from any depth of plain calls
+/// (Lua's global `coroutine.yield`), without a [`Yielder`].
+///
+/// `Y` and `I` must be the yield and input types of the running coroutine.
+///
+/// # Errors
+/// - [`Error::OutsideCoroutine`] on a thread's own stack;
+/// - [`Error::AcrossBoundary`] in a stackless coroutine's synchronous code,
+///   while the coroutine is being closed, or while a panic unwinds it;
+/// - [`Error::TypeMismatch`] if the types are not the coroutine's.
+///
+/// On error, `value` is dropped and nothing else happens.
+///
+/// ```
+/// fn produce(n: u32) {
+///     // No yielder in sight: plain code, called from the body.
+///     coro::suspend::<(), u32>(n * 10).unwrap();
+/// }
+///
+/// let squares: Vec<u32> = coro::Coroutine::new(|_, ()| (1..=3).for_each(produce))
+///     .into_iter()
+///     .collect();
+/// assert_eq!(squares, [10, 20, 30]);
+/// assert!(matches!(coro::suspend::<(), u32>(1), Err(coro::Error::OutsideCoroutine)));
+/// ```
+pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
+    let stack_top = current::with_current(|header| {
+        let header = header.ok_or(Error::OutsideCoroutine)?;
+        if header.stack_top().is_null() || !header.can_suspend() {
+            return Err(Error::AcrossBoundary);
+        }
+        let types = header.types();
+        if types.input != TypeId::of::<I>() || types.yield_ != TypeId::of::<Y>() {
+            return Err(Error::TypeMismatch {
+                expected: (types.input_name, types.yield_name),
+                found: (type_name::<I>(), type_name::<Y>()),
+            });
+        }
+        Ok(header.stack_top())
+    })?;
+    // SAFETY: the running coroutine is stackful, so we are on its stack, and
+    // its types were just checked to be `I` and `Y`.
+    Ok(unsafe { suspend_running(stack_top, value) })
+}
+
+/// Configures a stackful coroutine before it is created.
+///
+/// ```
+/// let mut co = coro::Builder::new()
+///     .name("parser")
+///     .stack_size(64 * 1024)
+///     .build(|_, x: u8| x + 1)
+///     .unwrap();
+/// assert_eq!(co.handle().name(), Some("parser"));
+/// assert_eq!(co.resume(1).unwrap().returned(), Some(2));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    stack_size: usize,
+    name: Option<String>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults: [`DEFAULT_STACK_SIZE`] and no name.
+    pub fn new() -> Self {
+        Builder {
+            stack_size: DEFAULT_STACK_SIZE,
+            name: None,
+        }
+    }
+
+    /// The usable stack size in bytes: raised to [`MIN_STACK_SIZE`] if lower,
+    /// and rounded up to whole pages. One guard page more is mapped below it.
+    ///
+    /// Memory is reserved, not committed: a coroutine's resident cost is the
+    /// pages it touches, so a generous size costs address space only.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// A name, shown by `Debug`, [`Handle::name`] and overflow reports.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Creates the coroutine.
+    ///
+    /// # Errors
+    /// [`Error::StackAllocation`] if the stack cannot be mapped: out of
+    /// memory or address space, or past the kernel's `vm.max_map_count`.
+    pub fn build<I, Y, R, F>(self, body: F) -> Result<Coroutine<I, Y, R>, Error>
+    where
+        I: 'static,
+        Y: 'static,
+        R: 'static,
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
+    {
+        let stack = stack::take(self.stack_size)?;
+        let name = self.name.map(String::into_boxed_str);
+        // A body too big for the stack's top quarter goes to the heap.
+        if size_of::<Start<F>>() + align_of::<Start<F>>() <= stack.size() / 4 {
+            Ok(Coroutine::place(stack, name, body))
+        } else {
+            Ok(Coroutine::place(stack, name, Box::new(body)))
+        }
+    }
+}
+
+/// A generator over a coroutine's yields (Lua's `coroutine.wrap`), made by
+/// `into_iter()` on a `Coroutine<(), Y, R>`.
+///
+/// Each `next` resumes the coroutine; the return value ends the iteration
+/// and is dropped. A panic in the body is re-raised in the caller, as Lua's
+/// `wrap` re-raises errors.
+///
+/// ```
+/// let fib = coro::Coroutine::new(|y, ()| {
+///     let (mut a, mut b) = (0u64, 1);
+///     loop {
+///         y.suspend(a);
+///         (a, b) = (b, a + b);
+///     }
+/// });
+/// let first: Vec<u64> = fib.into_iter().take(10).collect();
+/// assert_eq!(first, [0, 1, 1, 2, 3, 5, 8, 13, 21, 34]);
+/// ```
+pub struct IntoIter<Y, R> {
+    coroutine: Coroutine<(), Y, R>,
+}
+
+impl<Y, R> IntoIter<Y, R> {
+    /// The coroutine behind the iterator.
+    pub fn coroutine(&self) -> &Coroutine<(), Y, R> {
+        &self.coroutine
+    }
+}
+
+impl<Y, R> Iterator for IntoIter<Y, R> {
+    type Item = Y;
+
+    #[inline]
+    fn next(&mut self) -> Option<Y> {
+        match self.coroutine.resume(()) {
+            Ok(Resumed::Yield(value)) => Some(value),
+            Ok(Resumed::Return(_)) | Err(Error::Dead) => None,
+            Err(Error::Panic(payload)) => panic::resume_unwind(payload.into_inner()),
+            Err(err) => panic!("{err}"),
+        }
+    }
+}
+
+impl<Y, R> FusedIterator for IntoIter<Y, R> {}
+
+impl<Y, R> fmt::Debug for IntoIter<Y, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntoIter")
+            .field("coroutine", &self.coroutine)
+            .finish()
+    }
+}
+
+impl<Y, R> IntoIterator for Coroutine<(), Y, R> {
+    type Item = Y;
+    type IntoIter = IntoIter<Y, R>;
+
+    fn into_iter(self) -> IntoIter<Y, R> {
+        IntoIter { coroutine: self }
+    }
+}
