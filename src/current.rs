@@ -57,6 +57,21 @@ impl SuspendTypes {
     }
 }
 
+/// How far `close` has got with a coroutine.
+///
+/// `close` switches into the coroutine with no input; the pending suspension
+/// reads this to learn what to do instead of returning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Closing {
+    /// Not being closed.
+    No,
+    /// Being closed: unwind the stack.
+    Unwind,
+    /// Being closed, and the body caught the unwind and tried to suspend:
+    /// that suspension must fail.
+    Refuse,
+}
+
 /// What every coroutine shares with its handles.
 ///
 /// Invariants: `status` is `Running` exactly while the coroutine is the value
@@ -69,8 +84,11 @@ pub(crate) struct Header {
     /// The name given to the builder, for debugging and overflow reports.
     name: Option<Box<str>>,
     status: Cell<Status>,
-    /// Set while `close` unwinds the coroutine; suspension is refused then.
-    closing: Cell<bool>,
+    /// How far `close` has got; suspension is refused while it runs.
+    closing: Cell<Closing>,
+    /// The coroutine that resumed this one, null for the thread's own stack;
+    /// meaningful only while this one is active.
+    resumer: Cell<*const Header>,
     /// Position in the thread's chain: 1 for a coroutine resumed from the
     /// thread's own stack.
     depth: Cell<usize>,
@@ -91,13 +109,15 @@ impl Header {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
             status: Cell::new(Status::Suspended),
-            closing: Cell::new(false),
+            closing: Cell::new(Closing::No),
+            resumer: Cell::new(ptr::null()),
             depth: Cell::new(0),
             stack_top,
             types,
         })
     }
 
+    #[inline]
     pub(crate) fn status(&self) -> Status {
         self.status.get()
     }
@@ -106,6 +126,7 @@ impl Header {
         self.name.as_deref()
     }
 
+    #[inline]
     pub(crate) fn stack_top(&self) -> *mut u8 {
         self.stack_top
     }
@@ -114,20 +135,23 @@ impl Header {
         (self.types)()
     }
 
-    /// True while the coroutine is being closed.
-    pub(crate) fn closing(&self) -> bool {
+    /// How far `close` has got with this coroutine.
+    #[inline]
+    pub(crate) fn closing(&self) -> Closing {
         self.closing.get()
     }
 
-    pub(crate) fn set_closing(&self, closing: bool) {
+    #[inline]
+    pub(crate) fn set_closing(&self, closing: Closing) {
         self.closing.set(closing);
     }
 
     /// True if code running on this coroutine may suspend now: not while it
     /// is being closed, nor while a panic unwinds (suspending then would carry
     /// the thread's panic count into the resumer).
+    #[inline]
     pub(crate) fn can_suspend(&self) -> bool {
-        !self.closing.get() && !std::thread::panicking()
+        self.closing.get() == Closing::No && !std::thread::panicking()
     }
 
     /// Marks a suspended coroutine dead without running it (a never-started
@@ -138,17 +162,13 @@ impl Header {
     }
 }
 
-/// The coroutine a thread left to resume another: handed back to [`leave`].
-#[derive(Clone, Copy)]
-pub(crate) struct Resumer(*const Header);
-
 /// Makes `header` this thread's running coroutine, after checking that it may
 /// run: it must be suspended, and (when `limited`) the chain must stay within
 /// [`MAX_NESTING`]. The resumer, if a coroutine, becomes `Normal`.
 ///
 /// On error nothing has changed.
-#[inline]
-pub(crate) fn enter(header: &Header, limited: bool) -> Result<Resumer, Error> {
+#[inline(always)]
+pub(crate) fn enter(header: &Header, limited: bool) -> Result<(), Error> {
     match header.status.get() {
         Status::Suspended => {}
         Status::Dead => return Err(Error::Dead),
@@ -168,21 +188,23 @@ pub(crate) fn enter(header: &Header, limited: bool) -> Result<Resumer, Error> {
             r.status.set(Status::Normal);
         }
         header.depth.set(depth);
+        header.resumer.set(resumer);
         header.status.set(Status::Running);
         current.set(header);
-        Ok(Resumer(resumer))
+        Ok(())
     })
 }
 
-/// Gives the thread back to `resumer` after `header` suspended (`status` is
-/// `Suspended`) or finished (`Dead`).
-#[inline]
-pub(crate) fn leave(header: &Header, resumer: Resumer, status: Status) {
+/// Gives the thread back to the coroutine's resumer after it suspended
+/// (`status` is `Suspended`) or finished (`Dead`).
+#[inline(always)]
+pub(crate) fn leave(header: &Header, status: Status) {
     debug_assert!(matches!(status, Status::Suspended | Status::Dead));
     header.status.set(status);
-    CURRENT.with(|current| current.set(resumer.0));
+    let resumer = header.resumer.get();
+    CURRENT.with(|current| current.set(resumer));
     // SAFETY: as in `enter`: the resumer is active, so its header is alive.
-    if let Some(r) = unsafe { resumer.0.as_ref() } {
+    if let Some(r) = unsafe { resumer.as_ref() } {
         r.status.set(Status::Running);
     }
 }
@@ -235,6 +257,7 @@ pub fn running() -> Option<Handle> {
 /// let mut co = coro::Coroutine::<(), (), bool>::new(|_, ()| coro::is_yieldable());
 /// assert_eq!(co.resume(()).unwrap().returned(), Some(true));
 /// ```
+#[inline]
 pub fn is_yieldable() -> bool {
     with_current(|header| header.is_some_and(|h| !h.stack_top.is_null() && h.can_suspend()))
 }
@@ -248,6 +271,7 @@ pub struct Handle(pub(crate) Rc<Header>);
 
 impl Handle {
     /// The coroutine's current state.
+    #[inline]
     pub fn status(&self) -> Status {
         self.0.status.get()
     }

@@ -19,7 +19,7 @@ use std::rc::Rc;
 
 pub use stack::{DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 
-use crate::current::{self, Header, SuspendTypes};
+use crate::current::{self, Closing, Header, SuspendTypes};
 use crate::{Error, Handle, PanicPayload, Resume, Resumed, Status};
 use stack::Stack;
 
@@ -70,19 +70,13 @@ pub struct Coroutine<I = (), Y = (), R = ()> {
     /// The saved stack pointer while suspended (the trampoline frame before
     /// the first resume).
     sp: *mut u8,
-    /// The body while it is still on the stack, never started.
-    unstarted: Option<Unstarted>,
+    /// Where the body waits on the stack until the first resume moves it.
+    body: *mut u8,
+    /// Drops the body in place, for a coroutine closed before it started.
+    drop_body: unsafe fn(*mut u8),
     /// Takes `I`, produces `Y` and `R`. The `Rc` already makes it `!Send`
     /// and `!Sync`: its stack may hold anything, `Rc`s included.
     _types: PhantomData<fn(I) -> (Y, R)>,
-}
-
-/// A body still waiting on its stack for the first resume.
-struct Unstarted {
-    /// Where `Start<F>` lives on the stack.
-    data: *mut u8,
-    /// Drops it there, for a coroutine closed before it started.
-    drop: unsafe fn(*mut u8),
 }
 
 /// What a fresh stack holds for the entry function.
@@ -144,10 +138,8 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
             header,
             stack: Some(stack),
             sp,
-            unstarted: Some(Unstarted {
-                data: data.cast(),
-                drop: drop_start::<F>,
-            }),
+            body: data.cast(),
+            drop_body: drop_start::<F>,
             _types: PhantomData,
         }
     }
@@ -168,9 +160,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     ///   the panic does not unwind into the caller.
     #[inline]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
-        let resumer = current::enter(&self.header, true)?;
-        // From here the entry function owns the body.
-        self.unstarted = None;
+        current::enter(&self.header, true)?;
         let input = ManuallyDrop::new(input);
         // SAFETY: the coroutine is suspended (checked by `enter`), so `sp` is
         // its saved continuation; the other side reads `input` exactly once.
@@ -183,12 +173,12 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         };
         if !sp.is_null() {
             self.sp = sp;
-            current::leave(&self.header, resumer, Status::Suspended);
+            current::leave(&self.header, Status::Suspended);
             // SAFETY: a suspending coroutine passes the address of its value,
             // which stays put while it is suspended, and never reads it again.
             return Ok(Resumed::Yield(unsafe { (value as *const Y).read() }));
         }
-        current::leave(&self.header, resumer, Status::Dead);
+        current::leave(&self.header, Status::Dead);
         // SAFETY: a finishing coroutine passes the address of its completion.
         match unsafe { self.finish(value) } {
             Completion::Return(value) => Ok(Resumed::Return(value)),
@@ -264,42 +254,59 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             // borrowed by its resumer.
             Status::Running | Status::Normal => return Err(Error::NotSuspended),
         }
-        if let Some(unstarted) = self.unstarted.take() {
-            self.header.kill();
-            let stack = self.stack.take();
-            // SAFETY: the body was never moved off the stack, which is still
-            // mapped; `unstarted` was taken, so it is dropped exactly once.
-            let dropped = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
-                (unstarted.drop)(unstarted.data)
-            }));
-            if let Some(stack) = stack {
-                stack::give(stack);
+        // SAFETY: the coroutine is suspended, so `sp` is its continuation.
+        if unsafe { arch::is_fresh(self.sp) } {
+            return self.drop_unstarted();
+        }
+        current::enter(&self.header, false)?;
+        self.header.set_closing(Closing::Unwind);
+        // A caught panic of a value the body yielded while closing.
+        let mut late_panic = None;
+        let value = loop {
+            // SAFETY: as in `resume`; the null input tells the pending
+            // suspension to consult `closing` instead of reading a value.
+            let (value, sp) = unsafe { arch::switch_in(0, self.header.stack_top(), self.sp) };
+            if sp.is_null() {
+                break value;
             }
-            return dropped.map_err(|payload| Error::Panic(PanicPayload::new(payload)));
-        }
-        let Ok(resumer) = current::enter(&self.header, false) else {
-            unreachable!("a suspended coroutine can always be entered for closing");
+            // The body caught the unwind and suspended: drop what it yielded
+            // and make that suspension panic, as suspending while closing must.
+            self.sp = sp;
+            self.header.set_closing(Closing::Refuse);
+            // SAFETY: as in `resume`: the coroutine handed over its value.
+            let yielded = unsafe { (value as *const Y).read() };
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| drop(yielded))) {
+                late_panic.get_or_insert(payload);
+            }
         };
-        self.header.set_closing(true);
-        // SAFETY: as in `resume`; the null input tells the pending suspend to
-        // unwind instead of reading a value.
-        let (value, sp) = unsafe { arch::switch_in(0, self.header.stack_top(), self.sp) };
-        self.header.set_closing(false);
-        if !sp.is_null() {
-            // Both ways to suspend refuse while closing, so this is a bug in
-            // coro; its frames can be neither resumed nor dropped.
-            eprintln!("coro: a coroutine suspended while being closed");
-            std::process::abort();
-        }
-        current::leave(&self.header, resumer, Status::Dead);
+        self.header.set_closing(Closing::No);
+        current::leave(&self.header, Status::Dead);
         // SAFETY: the coroutine finished, passing its completion.
-        match unsafe { self.finish(value) } {
+        let result = match unsafe { self.finish(value) } {
             Completion::Closed => Ok(()),
             Completion::Panic(payload) => Err(Error::Panic(payload)),
-            // The body caught the forced unwind and returned anyway.
+            // The body caught the unwind and returned anyway.
             Completion::Return(value) => panic::catch_unwind(AssertUnwindSafe(|| drop(value)))
                 .map_err(|payload| Error::Panic(PanicPayload::new(payload))),
+        };
+        match late_panic {
+            Some(payload) if result.is_ok() => Err(Error::Panic(PanicPayload::new(payload))),
+            _ => result,
         }
+    }
+
+    /// Closes a coroutine that never started: drops its body in place.
+    fn drop_unstarted(&mut self) -> Result<(), Error> {
+        self.header.kill();
+        let stack = self.stack.take();
+        // SAFETY: the body never left the stack, which is still mapped; the
+        // coroutine is now dead, so this is the only drop.
+        let dropped =
+            panic::catch_unwind(AssertUnwindSafe(|| unsafe { (self.drop_body)(self.body) }));
+        if let Some(stack) = stack {
+            stack::give(stack);
+        }
+        dropped.map_err(|payload| Error::Panic(PanicPayload::new(payload)))
     }
 
     /// A handle that observes this coroutine without owning it.
@@ -359,19 +366,20 @@ unsafe extern "C" fn entry<F, I, Y, R>(input: usize, stack_top: *mut u8, data: *
 where
     F: FnOnce(&Yielder<I, Y>, I) -> R,
 {
-    // SAFETY: `place` wrote a `Start<F>` at `data`; `resume` cleared
-    // `unstarted` before switching here, so nobody else will drop it.
+    // SAFETY: `place` wrote a `Start<F>` at `data`; from the first resume on
+    // the stack is no longer fresh, so `close` will not drop it again.
     let Start { header, body } = unsafe { data.cast::<Start<F>>().read() };
     // SAFETY: the first resume passes the address of its input, never null
     // (close handles never-started coroutines without switching).
     let input = unsafe { (input as *const I).read() };
     let yielder = Yielder {
         header,
+        stack_top,
         _types: PhantomData,
     };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| body(&yielder, input)));
     // SAFETY: the header outlives every run of its coroutine.
-    let closing = unsafe { (*header).closing() };
+    let closing = unsafe { (*header).closing() } != Closing::No;
     let completion = ManuallyDrop::new(match outcome {
         Ok(value) => Completion::Return(value),
         Err(payload) if closing && unwind::is_forced(&*payload) => Completion::Closed,
@@ -391,22 +399,33 @@ unsafe fn drop_start<F>(data: *mut u8) {
     unsafe { data.cast::<Start<F>>().drop_in_place() }
 }
 
-/// Suspends the running coroutine, whose stack ends at `stack_top`, with
-/// `value`; returns the next resume's input, or unwinds if it is a close.
+/// Suspends the running coroutine, whose header is `header` and whose stack
+/// ends at `stack_top`, with `value`; returns the next resume's input.
 ///
 /// # Safety
 /// Must be called on the running coroutine's own stack, with `I` and `Y` the
 /// types it was created with.
 #[inline(always)]
-unsafe fn suspend_running<I, Y>(stack_top: *mut u8, value: Y) -> I {
+unsafe fn suspend_running<I, Y>(header: *const Header, stack_top: *mut u8, value: Y) -> I {
     let value = ManuallyDrop::new(value);
     // SAFETY: promised by the caller; the resumer moves `value` out.
     let input = unsafe { arch::switch_out(&*value as *const Y as usize, stack_top) };
     if input == 0 {
-        unwind::start();
+        // SAFETY: the header outlives every run of its coroutine.
+        closing(unsafe { &*header });
     }
     // SAFETY: `resume` passes the address of its input and never reads it again.
     unsafe { (input as *const I).read() }
+}
+
+/// `close` resumed us instead of a resume: unwind, or refuse a suspension
+/// attempted after the body caught the unwind.
+#[cold]
+fn closing(header: &Header) -> ! {
+    match header.closing() {
+        Closing::Refuse => panic!("{}", Error::AcrossBoundary),
+        _ => unwind::start(),
+    }
 }
 
 /// The body's way to suspend its coroutine (Lua's `coroutine.yield`).
@@ -425,6 +444,8 @@ unsafe fn suspend_running<I, Y>(stack_top: *mut u8, value: Y) -> I {
 pub struct Yielder<I, Y> {
     /// The coroutine's header: alive as long as the body runs.
     header: *const Header,
+    /// The top of the coroutine's stack, kept here to save a load.
+    stack_top: *mut u8,
     /// Takes `Y`, gives `I`; the raw pointer keeps it `!Send` and `!Sync`.
     _types: PhantomData<fn(Y) -> I>,
 }
@@ -440,15 +461,16 @@ impl<I, Y> Yielder<I, Y> {
     /// possible. (In a destructor run by that unwind, the panic aborts.)
     #[inline]
     pub fn suspend(&self, value: Y) -> I {
-        // SAFETY: a `Yielder` is only reachable from its own body, which runs
-        // only while its coroutine is alive and running.
-        let header = unsafe { &*self.header };
-        if !header.can_suspend() {
+        // A suspension now would freeze the unwind and carry the thread's
+        // panic count into the resumer. (While the coroutine is being
+        // closed, `close` makes the suspension panic when it comes back.)
+        if std::thread::panicking() {
             panic!("{}", Error::AcrossBoundary);
         }
-        // SAFETY: we are on the running coroutine's stack (see above), and
-        // its types are `I` and `Y`.
-        unsafe { suspend_running(header.stack_top(), value) }
+        // SAFETY: a `Yielder` is only reachable from its own body, which runs
+        // only on its own stack, while its coroutine is running; its types
+        // are `I` and `Y`.
+        unsafe { suspend_running(self.header, self.stack_top, value) }
     }
 }
 
@@ -484,7 +506,7 @@ impl<I, Y> fmt::Debug for Yielder<I, Y> {
 /// assert!(matches!(coro::suspend::<(), u32>(1), Err(coro::Error::OutsideCoroutine)));
 /// ```
 pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
-    let stack_top = current::with_current(|header| {
+    let (header, stack_top) = current::with_current(|header| {
         let header = header.ok_or(Error::OutsideCoroutine)?;
         if header.stack_top().is_null() || !header.can_suspend() {
             return Err(Error::AcrossBoundary);
@@ -496,11 +518,11 @@ pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
                 found: (type_name::<I>(), type_name::<Y>()),
             });
         }
-        Ok(header.stack_top())
+        Ok((header as *const Header, header.stack_top()))
     })?;
     // SAFETY: the running coroutine is stackful, so we are on its stack, and
     // its types were just checked to be `I` and `Y`.
-    Ok(unsafe { suspend_running(stack_top, value) })
+    Ok(unsafe { suspend_running(header, stack_top, value) })
 }
 
 /// Configures a stackful coroutine before it is created.

@@ -11,7 +11,7 @@
 //!          +--------------------------------+
 //!          | data pointer                   |  sp + 16
 //!          | entry function                 |  sp + 8
-//!   sp ->  | address of `trampoline`        |  popped by the first switch_in
+//!   sp ->  | address of `trampoline`        |  called by the first switch_in
 //!          +--------------------------------+
 //!          |   ... frames of the body ...   |
 //!          +--------------------------------+
@@ -25,10 +25,11 @@
 //!
 //! Only `rbx` and `rbp` are saved by hand: they cannot be named as clobbers.
 //! Every other register is declared clobbered, so the compiler saves just the
-//! ones that are live across the switch. The resumer enters with a `call` and
-//! the coroutine leaves with a `ret` to that very address, so the processor's
-//! return stack buffer predicts both; the jump into a suspended coroutine is an
-//! indirect `jmp`, predicted by the branch target buffer.
+//! ones that are live across the switch. The resumer enters with an indirect
+//! `call` of the coroutine's continuation, and the coroutine leaves with a
+//! `ret` to the address that call pushed, so the processor's return stack
+//! buffer predicts every return. The continuation, still on the resumer's
+//! stack, stores the resumer's stack pointer in `link` and moves onto its own.
 //!
 //! The trampoline's CFI describes the resumer's frame as its caller, using the
 //! `link` slot, so debuggers, `std::backtrace` and the unwinder walk from a
@@ -44,9 +45,8 @@ pub(crate) type EntryFn = unsafe extern "C" fn(usize, *mut u8, *mut u8) -> !;
 /// Bytes at the top of every stack used by the switch itself.
 pub(crate) const RESERVED_TOP: usize = 16;
 
-/// The first code a coroutine runs: calls the entry function on an aligned
-/// stack. Reached by `switch_in` with `rdi` = argument, `rsi` = stack top, and
-/// `rsp` pointing at the entry function and data pointer.
+/// The first code a coroutine runs, entered like every continuation (see
+/// `switch_in`); calls the entry function on an aligned stack.
 #[unsafe(naked)]
 unsafe extern "C" fn trampoline() {
     naked_asm!(
@@ -60,6 +60,10 @@ unsafe extern "C" fn trampoline() {
         ".cfi_offset rbp, -8",
         ".cfi_offset rbx, -16",
         ".cfi_offset rip, -24",
+        // link = the resumer's stack pointer, at its return address.
+        "mov [rsi - 16], rsp",
+        // Onto our stack, past the word that brought us here.
+        "lea rsp, [rdx + 8]",
         // Keep the top in a callee-saved register for the CFA expression.
         "mov rbx, rsi",
         // Third argument: the data pointer.
@@ -72,21 +76,6 @@ unsafe extern "C" fn trampoline() {
         // The entry function never returns.
         "ud2",
         ".cfi_endproc",
-    )
-}
-
-/// The resumer's half of `switch_in`: entered by `call`, so the return address
-/// on the resumer's stack is where the coroutine's `ret` will land.
-#[unsafe(naked)]
-unsafe extern "C" fn enter_coroutine() {
-    naked_asm!(
-        // link = the resumer's stack pointer, at the return address.
-        "mov [rsi - 16], rsp",
-        // Continue on the coroutine's stack...
-        "mov rsp, rdx",
-        // ...at the address it saved (or the trampoline, the first time).
-        "pop rcx",
-        "jmp rcx",
     )
 }
 
@@ -108,8 +97,22 @@ pub(crate) unsafe fn init_stack(top: *mut u8, entry: EntryFn, data: *mut u8) -> 
     sp.cast()
 }
 
+/// True if `sp` is the untouched result of `init_stack`: the coroutine never
+/// ran, and its data is still in place.
+///
+/// # Safety
+/// `sp` must be the saved stack pointer of a suspended coroutine.
+pub(crate) unsafe fn is_fresh(sp: *mut u8) -> bool {
+    // SAFETY: a suspended coroutine's `sp` points at its continuation word.
+    unsafe { sp.cast::<usize>().read() == trampoline as *const () as usize }
+}
+
 /// Switches from the resumer to the coroutine whose stack ends at `stack_top`
 /// and whose saved stack pointer is `sp`, passing `arg`.
+///
+/// The resumer `call`s the continuation address found at `sp` with `rdi` =
+/// `arg`, `rsi` = `stack_top` and `rdx` = `sp`; the continuation records the
+/// resumer's stack pointer in `link` and moves onto the coroutine's stack.
 ///
 /// Returns the word the coroutine passed back and its new saved stack
 /// pointer, or null if it called `switch_final`.
@@ -122,17 +125,16 @@ pub(crate) unsafe fn switch_in(arg: usize, stack_top: *mut u8, sp: *mut u8) -> (
     let value: usize;
     let new_sp: *mut u8;
     // SAFETY: the coroutine's stack holds a continuation in the shape
-    // `enter_coroutine` pops; it comes back with `ret` to the address our
+    // described above; it comes back with `ret` to the address our
     // `call` pushed, after which rbx and rbp are ours again. Every other
     // register is declared clobbered.
     unsafe {
         asm!(
             "push rbp",
             "push rbx",
-            "call {enter}",
+            "call [rdx]",
             "pop rbx",
             "pop rbp",
-            enter = sym enter_coroutine,
             inout("rdi") arg => value,
             inout("rsi") stack_top => _,
             inout("rdx") sp => new_sp,
@@ -152,7 +154,7 @@ pub(crate) unsafe fn switch_in(arg: usize, stack_top: *mut u8, sp: *mut u8) -> (
 pub(crate) unsafe fn switch_out(value: usize, stack_top: *mut u8) -> usize {
     let arg: usize;
     // SAFETY: we leave our continuation, rbx and rbp on our stack in the
-    // shape `enter_coroutine` pops, hand our stack pointer over in rdx, and
+    // shape `switch_in` expects, hand our stack pointer over in rdx, and
     // `ret` to the resumer's return address found through `link`.
     unsafe {
         asm!(
@@ -163,7 +165,10 @@ pub(crate) unsafe fn switch_out(value: usize, stack_top: *mut u8) -> usize {
             "mov rdx, rsp",
             "mov rsp, [rsi - 16]",
             "ret",
+            // Resumed: `switch_in` called us on the resumer's stack.
             "2:",
+            "mov [rsi - 16], rsp",
+            "lea rsp, [rdx + 8]",
             "pop rbx",
             "pop rbp",
             inout("rdi") value => arg,
