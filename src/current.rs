@@ -97,6 +97,9 @@ pub(crate) struct Header {
     stack_top: *mut u8,
     /// The input and yield types, for the free `suspend`'s check.
     types: fn() -> SuspendTypes,
+    /// A stackless coroutine's exchange of values with its resumer: set by
+    /// `resume` for the length of one poll, null otherwise.
+    mailbox: Cell<*mut ()>,
 }
 
 impl Header {
@@ -114,6 +117,7 @@ impl Header {
             depth: Cell::new(0),
             stack_top,
             types,
+            mailbox: Cell::new(ptr::null_mut()),
         })
     }
 
@@ -133,6 +137,17 @@ impl Header {
 
     pub(crate) fn types(&self) -> SuspendTypes {
         (self.types)()
+    }
+
+    /// The mailbox of a stackless coroutine being polled, or null.
+    #[inline]
+    pub(crate) fn mailbox(&self) -> *mut () {
+        self.mailbox.get()
+    }
+
+    #[inline]
+    pub(crate) fn set_mailbox(&self, mailbox: *mut ()) {
+        self.mailbox.set(mailbox);
     }
 
     /// How far `close` has got with this coroutine.

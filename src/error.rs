@@ -47,6 +47,13 @@ pub enum Error {
         /// `(input, yield)` type names of the failed call.
         found: (&'static str, &'static str),
     },
+    /// A stackless body awaited a future other than its own suspension (a
+    /// timer, a channel): only `resume` ever polls the frame, so nothing would
+    /// wake it. The coroutine is dead.
+    ForeignAwait,
+    /// A stackless body awaited two of its suspensions at once (`join`): a
+    /// coroutine suspends with one value at a time. The coroutine is dead.
+    SuspendClash,
     /// A coroutine stack could not be mapped.
     StackAllocation {
         /// The usable size requested, in bytes.
@@ -69,6 +76,12 @@ impl fmt::Display for Error {
                 f,
                 "attempt to yield `{}` and receive `{}` in a coroutine that yields `{}` and receives `{}`",
                 found.1, found.0, expected.1, expected.0
+            ),
+            Error::ForeignAwait => f.write_str(
+                "attempt to await a foreign future in a stackless coroutine: only its own suspensions can be awaited",
+            ),
+            Error::SuspendClash => f.write_str(
+                "attempt to await two suspensions at once in a stackless coroutine",
             ),
             Error::StackAllocation { size, source } => write!(
                 f,

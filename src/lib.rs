@@ -105,12 +105,11 @@ mod current;
 mod error;
 mod resume;
 mod stackful;
+pub mod stackless;
 mod status;
 
 pub use current::{Handle, MAX_NESTING, is_yieldable, running};
 pub use error::{Error, PanicPayload};
-pub use resume::{Resume, Resumed};
-pub use stackful::{
-    Builder, Coroutine, DEFAULT_STACK_SIZE, IntoIter, MIN_STACK_SIZE, Yielder, suspend,
-};
+pub use resume::{IntoIter, Resume, Resumed};
+pub use stackful::{Builder, Coroutine, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder, suspend};
 pub use status::Status;

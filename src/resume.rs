@@ -1,5 +1,9 @@
 //! The trait both backends implement, and what one resume produces.
 
+use std::fmt;
+use std::iter::FusedIterator;
+use std::panic;
+
 use crate::{Error, Handle, Status};
 
 /// What a successful resume produced: a suspension or the body's return value.
@@ -45,7 +49,7 @@ impl<Y, R> Resumed<Y, R> {
 /// A coroutine that can be resumed with inputs of type `I`.
 ///
 /// Both backends implement it — [`Coroutine`](crate::Coroutine) and
-/// the stackless `stackless::Coroutine` — so schedulers and
+/// [`stackless::Coroutine`](crate::stackless::Coroutine) — so schedulers and
 /// tests can be written once for both. Each backend also has the same methods
 /// inherently, so ordinary calls need no import of this trait.
 ///
@@ -96,4 +100,67 @@ pub trait Resume<I> {
 
     /// A handle that observes this coroutine without owning it.
     fn handle(&self) -> Handle;
+}
+
+/// A generator over a coroutine's yields (Lua's `coroutine.wrap`), made by
+/// `into_iter()` on a coroutine of either backend that takes `()`.
+///
+/// Each `next` resumes the coroutine; the return value ends the iteration
+/// and is dropped. A panic in the body is re-raised in the caller, as Lua's
+/// `wrap` re-raises errors; any other error (the nesting limit, a stackless
+/// body awaiting a foreign future) panics with its message.
+///
+/// ```
+/// let fib = coro::Coroutine::new(|y, ()| {
+///     let (mut a, mut b) = (0u64, 1);
+///     loop {
+///         y.suspend(a);
+///         (a, b) = (b, a + b);
+///     }
+/// });
+/// let first: Vec<u64> = fib.into_iter().take(10).collect();
+/// assert_eq!(first, [0, 1, 1, 2, 3, 5, 8, 13, 21, 34]);
+/// ```
+pub struct IntoIter<C> {
+    coroutine: C,
+}
+
+impl<C> IntoIter<C> {
+    pub(crate) fn new(coroutine: C) -> Self {
+        IntoIter { coroutine }
+    }
+
+    /// The coroutine behind the iterator.
+    pub fn coroutine(&self) -> &C {
+        &self.coroutine
+    }
+
+    /// The coroutine behind the iterator, for example to close it.
+    pub fn into_coroutine(self) -> C {
+        self.coroutine
+    }
+}
+
+impl<C: Resume<()>> Iterator for IntoIter<C> {
+    type Item = C::Yield;
+
+    #[inline]
+    fn next(&mut self) -> Option<C::Yield> {
+        match self.coroutine.resume(()) {
+            Ok(Resumed::Yield(value)) => Some(value),
+            Ok(Resumed::Return(_)) | Err(Error::Dead) => None,
+            Err(Error::Panic(payload)) => panic::resume_unwind(payload.into_inner()),
+            Err(err) => panic!("{err}"),
+        }
+    }
+}
+
+impl<C: Resume<()>> FusedIterator for IntoIter<C> {}
+
+impl<C: fmt::Debug> fmt::Debug for IntoIter<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntoIter")
+            .field("coroutine", &self.coroutine)
+            .finish()
+    }
 }

@@ -11,7 +11,6 @@ mod unwind;
 
 use std::any::{TypeId, type_name};
 use std::fmt;
-use std::iter::FusedIterator;
 use std::marker::PhantomData;
 use std::mem::{ManuallyDrop, align_of, size_of};
 use std::panic::{self, AssertUnwindSafe};
@@ -20,7 +19,7 @@ use std::rc::Rc;
 pub use stack::{DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 
 use crate::current::{self, Closing, Header, SuspendTypes};
-use crate::{Error, Handle, PanicPayload, Resume, Resumed, Status};
+use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
 use stack::Stack;
 
 /// A coroutine with its own stack (Lua's `coroutine.create`).
@@ -531,7 +530,7 @@ pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
 /// let mut co = coro::Builder::new()
 ///     .name("parser")
 ///     .stack_size(64 * 1024)
-///     .build(|_, x: u8| x + 1)
+///     .build(|_: &coro::Yielder<u8, ()>, x: u8| x + 1)
 ///     .unwrap();
 /// assert_eq!(co.handle().name(), Some("parser"));
 /// assert_eq!(co.resume(1).unwrap().returned(), Some(2));
@@ -596,64 +595,13 @@ impl Builder {
     }
 }
 
-/// A generator over a coroutine's yields (Lua's `coroutine.wrap`), made by
-/// `into_iter()` on a `Coroutine<(), Y, R>`.
-///
-/// Each `next` resumes the coroutine; the return value ends the iteration
-/// and is dropped. A panic in the body is re-raised in the caller, as Lua's
-/// `wrap` re-raises errors.
-///
-/// ```
-/// let fib = coro::Coroutine::new(|y, ()| {
-///     let (mut a, mut b) = (0u64, 1);
-///     loop {
-///         y.suspend(a);
-///         (a, b) = (b, a + b);
-///     }
-/// });
-/// let first: Vec<u64> = fib.into_iter().take(10).collect();
-/// assert_eq!(first, [0, 1, 1, 2, 3, 5, 8, 13, 21, 34]);
-/// ```
-pub struct IntoIter<Y, R> {
-    coroutine: Coroutine<(), Y, R>,
-}
-
-impl<Y, R> IntoIter<Y, R> {
-    /// The coroutine behind the iterator.
-    pub fn coroutine(&self) -> &Coroutine<(), Y, R> {
-        &self.coroutine
-    }
-}
-
-impl<Y, R> Iterator for IntoIter<Y, R> {
-    type Item = Y;
-
-    #[inline]
-    fn next(&mut self) -> Option<Y> {
-        match self.coroutine.resume(()) {
-            Ok(Resumed::Yield(value)) => Some(value),
-            Ok(Resumed::Return(_)) | Err(Error::Dead) => None,
-            Err(Error::Panic(payload)) => panic::resume_unwind(payload.into_inner()),
-            Err(err) => panic!("{err}"),
-        }
-    }
-}
-
-impl<Y, R> FusedIterator for IntoIter<Y, R> {}
-
-impl<Y, R> fmt::Debug for IntoIter<Y, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IntoIter")
-            .field("coroutine", &self.coroutine)
-            .finish()
-    }
-}
-
 impl<Y, R> IntoIterator for Coroutine<(), Y, R> {
     type Item = Y;
-    type IntoIter = IntoIter<Y, R>;
+    type IntoIter = IntoIter<Self>;
 
-    fn into_iter(self) -> IntoIter<Y, R> {
-        IntoIter { coroutine: self }
+    /// A generator over the coroutine's yields (Lua's `coroutine.wrap`): see
+    /// [`IntoIter`].
+    fn into_iter(self) -> IntoIter<Self> {
+        IntoIter::new(self)
     }
 }
