@@ -113,3 +113,8 @@ pub use error::{Error, PanicPayload};
 pub use resume::{IntoIter, Resume, Resumed};
 pub use stackful::{Builder, Coroutine, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder, suspend};
 pub use status::Status;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

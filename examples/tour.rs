@@ -1,0 +1,566 @@
+//! A guided tour of `coro`: Lua 5.4's coroutines for Rust.
+//!
+//! ```text
+//! cargo run --release --example tour
+//! ```
+//!
+//! Each chapter shows one feature, prints what happens and says why, in the
+//! order a newcomer meets them: generators, values flowing both ways, the
+//! four statuses, errors, closing, suspending from plain code, the nesting
+//! limit, suspending through C code, and a first timing. The code is meant to
+//! be read alongside its output.
+
+use std::cmp::Ordering;
+use std::ffi::{c_int, c_void};
+use std::hint::black_box;
+use std::panic;
+use std::time::Instant;
+
+use coro::{Builder, Coroutine, Error, MAX_NESTING, MIN_STACK_SIZE, Resumed, Status};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("coro: a guided tour of Lua 5.4's coroutines for Rust");
+    generators();
+    values_both_ways()?;
+    statuses()?;
+    errors()?;
+    closing()?;
+    suspending_from_plain_code()?;
+    nesting_limit()?;
+    sorting_through_c()?;
+    first_timing()?;
+    println!();
+    println!("End of the tour. Next: `cargo test --workspace`, and the crate's");
+    println!("documentation (`cargo doc --open`) with the full Lua-to-coro table.");
+    Ok(())
+}
+
+/// Prints a chapter's title and its introduction, one line per source line.
+fn chapter(number: u32, title: &str, intro: &str) {
+    println!();
+    let heading = format!("== {number}. {title} ");
+    println!("{heading:=<78}");
+    for line in intro.trim().lines() {
+        println!("{}", line.trim());
+    }
+    println!();
+}
+
+// 1 ---------------------------------------------------------------------------
+
+fn generators() {
+    chapter(
+        1,
+        "Generators: Lua's coroutine.wrap",
+        "A coroutine is a function that can stop in the middle: it suspends, handing
+         a value to whoever resumed it, and later continues from that very point.
+         The simplest use is a generator: `into_iter()` turns a coroutine into an
+         iterator whose every `next()` resumes it, like Lua's coroutine.wrap.",
+    );
+
+    let countdown = Coroutine::new(|yielder, ()| {
+        for n in (1..=3).rev() {
+            println!("    body: suspending with {n}");
+            yielder.suspend(n);
+            println!("    body: resumed where it left off");
+        }
+        println!("    body: returning");
+        "liftoff"
+    });
+    for n in countdown {
+        println!("    loop: got {n}");
+    }
+    println!("The loop and the body take turns. The body's return value ends the");
+    println!("iteration and is dropped; to see it, call resume() yourself (chapter 2).");
+    println!();
+
+    let fibonacci = Coroutine::new(|yielder, ()| {
+        let (mut a, mut b) = (0u64, 1u64);
+        loop {
+            yielder.suspend(a);
+            (a, b) = (b, a + b);
+        }
+    });
+    let first: Vec<u64> = fibonacci.into_iter().take(12).collect();
+    println!("    an endless generator, take(12): {first:?}");
+    println!("A generator may run forever: take what you need. Dropping the iterator");
+    println!("closes the suspended coroutine (chapter 5).");
+}
+
+// 2 ---------------------------------------------------------------------------
+
+fn values_both_ways() -> Result<(), Error> {
+    chapter(
+        2,
+        "Values flow both ways: resume(input) and suspend(value)",
+        "resume(input) runs the body until it suspends or returns. The first input
+         becomes the body's argument; each later one becomes what the pending
+         suspend returns. suspend(y) makes resume return Ok(Resumed::Yield(y)), and
+         the body's return value r comes out as Ok(Resumed::Return(r)).
+         Here a coroutine keeps the running average of the numbers it is given,
+         and `None` asks it to finish:",
+    );
+
+    let mut averager = Coroutine::new(|yielder, first: Option<f64>| {
+        let (mut sum, mut count) = (0.0, 0);
+        let mut next = first;
+        while let Some(x) = next {
+            sum += x;
+            count += 1;
+            next = yielder.suspend(sum / f64::from(count));
+        }
+        format!("{count} numbers, total {sum}")
+    });
+    for input in [Some(10.0), Some(20.0), Some(60.0), None] {
+        let output = averager.resume(input)?;
+        println!("    resume({input:?}) -> {output:?}");
+    }
+    println!("Its type is Coroutine<Option<f64>, f64, String>: input, yield, return.");
+    Ok(())
+}
+
+// 3 ---------------------------------------------------------------------------
+
+fn statuses() -> Result<(), Error> {
+    chapter(
+        3,
+        "The four statuses, and coro::running()",
+        "As in Lua, a coroutine is `suspended` (not started yet, or stopped in
+         suspend), `running` (executing now), `normal` (it resumed another coroutine
+         that has not suspended or returned yet) or `dead` (returned, panicked or
+         closed). coro::running() returns a Handle to the running coroutine, or
+         None on the thread's own stack; a Handle observes without owning.",
+    );
+
+    println!(
+        "    main: running() = {:?}, is_yieldable() = {}",
+        coro::running(),
+        coro::is_yieldable()
+    );
+
+    let mut outer = Coroutine::new(|yielder, ()| {
+        let me = coro::running().expect("the body runs in a coroutine");
+        println!("    outer: my status is {}", me.status());
+        let mut inner = Coroutine::new(move |yielder, ()| {
+            let inner_status = coro::running().expect("in a coroutine").status();
+            println!(
+                "    inner: my status is {inner_status}, outer's is {}",
+                me.status()
+            );
+            yielder.suspend(());
+        });
+        inner
+            .resume(())
+            .expect("inner is suspended and not too deep");
+        println!(
+            "    outer: inner suspended; its status is {}",
+            inner.status()
+        );
+        yielder.suspend(());
+        println!("    outer: finishing (dropping inner, which closes it)");
+    });
+    let watch = outer.handle();
+    println!("    main: outer created, its status is {}", watch.status());
+    outer.resume(())?;
+    println!(
+        "    main: outer suspended, its status is {}",
+        watch.status()
+    );
+    outer.resume(())?;
+    println!("    main: outer returned, its status is {}", watch.status());
+    let err = outer.resume(()).unwrap_err();
+    println!("    main: resuming it again: Err({err:?}): \"{err}\"");
+    drop(outer);
+    println!(
+        "    main: outer dropped; the handle still says {}",
+        watch.status()
+    );
+    println!("Lua's \"cannot resume non-suspended coroutine\" (resuming yourself, or a");
+    println!("coroutine up the chain) is ruled out by the borrow checker: a resumer");
+    println!("holds the coroutine it resumes mutably borrowed.");
+    Ok(())
+}
+
+// 4 ---------------------------------------------------------------------------
+
+fn errors() -> Result<(), Error> {
+    chapter(
+        4,
+        "Errors: a panic comes back to the resumer",
+        "A panic in the body never unwinds into the resumer: it is caught at the
+         coroutine's root and returned as Err(Error::Panic(payload)), like Lua's
+         `false, err`. The coroutine is dead, and the resumer carries on.
+         (Rust's panic hook still runs; this chapter installs a quiet one.)",
+    );
+
+    let default_hook = panic::take_hook();
+    panic::set_hook(Box::new(|_| {}));
+
+    let mut doubler = Coroutine::new(|yielder, first: &str| {
+        let mut text = first;
+        while !text.is_empty() {
+            let n: i32 = text
+                .parse()
+                .unwrap_or_else(|_| panic!("not a number: {text}"));
+            text = yielder.suspend(2 * n);
+        }
+    });
+    for input in ["21", "x7", "3"] {
+        match doubler.resume(input) {
+            Ok(output) => println!("    resume({input:?}) -> {output:?}"),
+            Err(Error::Panic(payload)) => {
+                println!(
+                    "    resume({input:?}) -> Err(Panic): \"{}\"",
+                    payload.message()
+                );
+            }
+            Err(err) => println!("    resume({input:?}) -> Err({err:?}): \"{err}\""),
+        }
+        println!("      status afterwards: {}", doubler.status());
+    }
+
+    let sum = Coroutine::new(|yielder, ()| {
+        (1..=4).for_each(|n| yielder.suspend(n));
+    })
+    .into_iter()
+    .sum::<i32>();
+    println!("    the resumer carries on: another coroutine sums 1..=4 = {sum}");
+
+    let caught = panic::catch_unwind(|| {
+        let broken = Coroutine::<(), i32, ()>::new(|yielder, ()| {
+            yielder.suspend(1);
+            panic!("the generator broke");
+        });
+        broken.into_iter().sum::<i32>()
+    });
+    let message = caught
+        .err()
+        .and_then(|payload| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("(no panic?)");
+    println!("    a generator (into_iter) re-raises the panic in its caller, as Lua's");
+    println!("    wrap re-raises errors; catch_unwind caught: \"{message}\"");
+
+    panic::set_hook(default_hook);
+    println!("Error is Send + Sync + 'static, so `?` carries it into Box<dyn Error>.");
+    Ok(())
+}
+
+// 5 ---------------------------------------------------------------------------
+
+/// Announces its own destruction.
+struct Noisy(&'static str);
+
+impl Drop for Noisy {
+    fn drop(&mut self) {
+        println!("      drop({})", self.0);
+    }
+}
+
+fn closing() -> Result<(), Error> {
+    chapter(
+        5,
+        "Closing: destructors run, newest first",
+        "close() destroys a suspended coroutine as Lua 5.4's coroutine.close does:
+         its stack is unwound, so every live local is dropped, newest first, and
+         the coroutine is dead. Dropping a suspended coroutine does the same.
+         A coroutine that never started is dropped without running its body.",
+    );
+
+    let mut worker = Coroutine::new(|yielder, ()| {
+        let _config = Noisy("config");
+        let _socket = Noisy("socket");
+        let _buffer = Noisy("buffer");
+        yielder.suspend("holding config, socket and buffer");
+        println!("      (never printed: the worker is closed while suspended)");
+    });
+    println!("    resume -> {:?}", worker.resume(())?);
+    println!("    close():");
+    worker.close()?;
+    println!(
+        "    status: {}; closing again does nothing: {:?}",
+        worker.status(),
+        worker.close()
+    );
+
+    let mut dropped = Coroutine::new(|yielder, ()| {
+        let _guard = Noisy("guard");
+        yielder.suspend(());
+    });
+    dropped.resume(())?;
+    let handle = dropped.handle();
+    println!("    drop of a suspended coroutine:");
+    drop(dropped);
+    println!("    its handle says: {}", handle.status());
+
+    let captured = Noisy("captured by the closure");
+    let never_started = Coroutine::<(), (), ()>::new(move |_, ()| {
+        println!("      (never printed: the body never runs)");
+        drop(captured);
+    });
+    println!("    drop of a never-started coroutine (its body does not run):");
+    drop(never_started);
+    Ok(())
+}
+
+// 6 ---------------------------------------------------------------------------
+
+/// A binary tree with values in its leaves.
+enum Tree {
+    Leaf(i32),
+    Node(Box<Tree>, Box<Tree>),
+}
+
+fn leaf(value: i32) -> Tree {
+    Tree::Leaf(value)
+}
+
+fn node(left: Tree, right: Tree) -> Tree {
+    Tree::Node(Box::new(left), Box::new(right))
+}
+
+/// Suspends with every leaf of `tree`, left to right, and its depth. Plain
+/// recursion: no yielder in sight, just the free `coro::suspend`.
+fn walk(tree: &Tree, depth: usize) {
+    match tree {
+        Tree::Leaf(value) => {
+            coro::suspend::<(), (i32, usize)>((*value, depth))
+                .expect("walk runs in a coroutine that yields (i32, usize)");
+        }
+        Tree::Node(left, right) => {
+            walk(left, depth + 1);
+            walk(right, depth + 1);
+        }
+    }
+}
+
+/// The leaves of `tree` with their depths, lazily: a generator around `walk`.
+fn leaves(tree: Tree) -> impl Iterator<Item = (i32, usize)> {
+    Coroutine::<(), (i32, usize), ()>::new(move |_, ()| walk(&tree, 0)).into_iter()
+}
+
+fn suspending_from_plain_code() -> Result<(), Error> {
+    chapter(
+        6,
+        "Suspending from plain code: the free coro::suspend",
+        "Each coroutine has its own stack, so it can suspend from any depth of
+         ordinary calls without handing the yielder down: coro::suspend is Lua's
+         global coroutine.yield. Here a plain recursive tree walk suspends at
+         every leaf it meets:",
+    );
+
+    let lopsided = node(node(node(leaf(1), leaf(2)), leaf(3)), leaf(4));
+    for (value, depth) in leaves(lopsided) {
+        println!("    leaf {value}, suspended at recursion depth {depth}");
+    }
+
+    let balanced = || node(node(leaf(1), leaf(2)), node(leaf(3), leaf(4)));
+    let other = node(leaf(1), node(leaf(2), node(leaf(5), leaf(4))));
+    let values = |tree| leaves(tree).map(|(value, _)| value);
+    println!("Two walks compared leaf by leaf (\"same fringe\"): each is stopped in the");
+    println!("middle of its recursion while the other runs, and the comparison stops");
+    println!("at the first difference:");
+    let lopsided = node(node(node(leaf(1), leaf(2)), leaf(3)), leaf(4));
+    println!(
+        "    lopsided vs balanced: same leaves = {}",
+        values(lopsided).eq(values(balanced()))
+    );
+    println!(
+        "    balanced vs other:    same leaves = {}",
+        values(balanced()).eq(values(other))
+    );
+
+    println!("The free suspend checks at run time what the compiler cannot:");
+    let outside = coro::suspend::<(), i32>(1).unwrap_err();
+    println!("    on main's own stack: Err({outside:?})");
+    println!("      \"{outside}\"");
+    let mut wrong_types = Coroutine::<(), i32, (bool, Error)>::new(|_, ()| {
+        let err = coro::suspend::<(), &str>("not an i32").unwrap_err();
+        (coro::is_yieldable(), err)
+    });
+    if let Resumed::Return((yieldable, err)) = wrong_types.resume(())? {
+        println!("    in a coroutine that yields i32 (is_yieldable() = {yieldable}),");
+        println!("    suspending with a &str: Err({err:?})");
+        println!("      \"{err}\"");
+    }
+    Ok(())
+}
+
+// 7 ---------------------------------------------------------------------------
+
+/// How a dive ended: the depth of the coroutine whose resume failed, the
+/// error, and the status of the coroutine it tried to resume.
+type DiveEnd = (usize, Error, Status);
+
+/// Resumes a new coroutine that does the same, one level deeper, until a
+/// resume fails. Each coroutine gets the smallest stack: it needs little.
+fn dive(depth: usize) -> Result<DiveEnd, Error> {
+    let mut deeper: Coroutine<(), (), _> = Builder::new()
+        .stack_size(MIN_STACK_SIZE)
+        .build(move |_, ()| dive(depth + 1))?;
+    match deeper.resume(()) {
+        Ok(Resumed::Return(end)) => end,
+        Ok(Resumed::Yield(())) => unreachable!("the body never suspends"),
+        Err(err) => Ok((depth, err, deeper.status())),
+    }
+}
+
+fn nesting_limit() -> Result<(), Error> {
+    chapter(
+        7,
+        "The nesting limit: MAX_NESTING",
+        "A coroutine may resume another, which may resume another... As in Lua
+         (LUAI_MAXCCALLS), a thread allows at most MAX_NESTING coroutines active at
+         once. Below, each coroutine resumes a new one, built with Builder on a
+         16 KiB stack, until a resume fails.",
+    );
+
+    let (depth, err, status) = dive(0)?;
+    println!("    MAX_NESTING = {MAX_NESTING}");
+    println!("    coroutines active when a resume failed: {depth}");
+    println!("    that resume: Err({err:?}): \"{err}\"");
+    println!("    the coroutine it tried to resume: {status}, untouched");
+    println!("Then each of the {depth} returns in turn, and the chain unwinds normally.");
+    Ok(())
+}
+
+// 8 ---------------------------------------------------------------------------
+
+/// qsort's comparator. It does not compare: it suspends the coroutine that
+/// called qsort, asking its resumer to order the two words.
+///
+/// Closing that coroutine while it waits here would start an unwind that
+/// cannot cross this `extern "C"` function, and the process would abort: a
+/// coroutine suspended inside C code must be resumed to completion.
+extern "C" fn ask_resumer(a: *const c_void, b: *const c_void) -> c_int {
+    // SAFETY: qsort passes pointers to two elements of the array it sorts,
+    // and `sorting_through_c` gives it an array of `&'static str`.
+    let (a, b) = unsafe { (*a.cast::<&'static str>(), *b.cast::<&'static str>()) };
+    match coro::suspend::<Ordering, (&'static str, &'static str)>((a, b)) {
+        Ok(order) => order as c_int,
+        // A panic cannot unwind out of an `extern "C"` function, and there is
+        // nobody to ask: stop loudly.
+        Err(err) => {
+            eprintln!("ask_resumer must run in the sorting coroutine: {err}");
+            std::process::abort()
+        }
+    }
+}
+
+fn sorting_through_c() -> Result<(), Error> {
+    chapter(
+        8,
+        "Suspending through C: libc's qsort asks the resumer",
+        "A coroutine's frames are ordinary frames on its own stack, C frames
+         included. Here a coroutine calls libc's qsort with a comparator that
+         suspends, asking the tour's main loop to compare two words; the loop
+         answers with resume(ordering), and qsort carries on, none the wiser.",
+    );
+
+    let words = vec!["pear", "fig", "apple", "kiwi", "banana", "cherry"];
+    println!("    before: {words:?}");
+    // The first input only starts the body, so it answers nothing.
+    let mut sorter = Coroutine::<Ordering, (&str, &str), Vec<&str>>::new(move |_, _start| {
+        let mut words = words;
+        // SAFETY: `words` is a live array of `words.len()` elements, each
+        // `size_of::<&str>()` bytes, borrowed by nothing else; `&str` is
+        // `Copy`, so qsort's bitwise moves are valid. `ask_resumer` reads the
+        // elements as `&str` and never unwinds. The loop below resumes this
+        // coroutine until qsort returns, so no close ever unwinds through
+        // qsort's C frames.
+        unsafe {
+            libc::qsort(
+                words.as_mut_ptr().cast(),
+                words.len(),
+                size_of::<&str>(),
+                Some(ask_resumer),
+            );
+        }
+        words
+    });
+
+    let mut answer = Ordering::Equal;
+    let mut questions = 0;
+    let sorted = loop {
+        match sorter.resume(answer)? {
+            Resumed::Yield((a, b)) => {
+                questions += 1;
+                answer = a.cmp(b);
+                println!("    qsort asks: {a:>6} vs {b:<6} -> the loop answers {answer:?}");
+            }
+            Resumed::Return(words) => break words,
+        }
+    };
+    println!("    after:  {sorted:?}");
+    println!("qsort's C frames were suspended {questions} times, on the coroutine's stack.");
+    Ok(())
+}
+
+// 9 ---------------------------------------------------------------------------
+
+/// The function the timings compare with: one real call, never inlined.
+#[inline(never)]
+fn add_one(x: u64) -> u64 {
+    x + 1
+}
+
+/// Runs `op` `iterations` times (after a short warm-up) and returns the
+/// nanoseconds per run.
+fn time_per_op(iterations: u64, mut op: impl FnMut(u64)) -> f64 {
+    for i in 0..iterations / 10 {
+        op(i);
+    }
+    let start = Instant::now();
+    for i in 0..iterations {
+        op(i);
+    }
+    start.elapsed().as_secs_f64() * 1e9 / iterations as f64
+}
+
+fn first_timing() -> Result<(), Error> {
+    chapter(
+        9,
+        "A first timing",
+        "What does a coroutine cost? Below, a resume + suspend round trip, and the
+         creation and run to completion of a coroutine (its stack reused from the
+         thread's pool), each timed against a plain function call. For comparisons
+         with other libraries, see the README's Performance section.",
+    );
+
+    // Unoptimised builds are far slower: run less, and say so.
+    let runs = if cfg!(debug_assertions) { 1 } else { 10 };
+    if cfg!(debug_assertions) {
+        println!("    (a debug build: rerun with --release for meaningful numbers)");
+    }
+
+    let call = time_per_op(runs * 5_000_000, |i| {
+        black_box(add_one(black_box(i)));
+    });
+
+    let mut plus_one = Coroutine::<u64, u64, ()>::new(|yielder, mut x| {
+        loop {
+            x = yielder.suspend(x + 1);
+        }
+    });
+    let round_trip = time_per_op(runs * 2_000_000, |i| {
+        black_box(plus_one.resume(black_box(i)).is_ok());
+    });
+    assert_eq!(plus_one.resume(41)?, Resumed::Yield(42));
+
+    let create_run = time_per_op(runs * 500_000, |i| {
+        let mut once = Coroutine::<u64, (), u64>::new(|_, x| x + 1);
+        black_box(once.resume(black_box(i)).is_ok());
+    });
+
+    println!("    plain function call          {call:>7.1} ns");
+    println!(
+        "    resume + suspend round trip  {round_trip:>7.1} ns   ({:.1}x a call)",
+        round_trip / call
+    );
+    println!(
+        "    create + run to completion   {create_run:>7.1} ns   ({:.1}x a call)",
+        create_run / call
+    );
+    println!("A round trip is two stack switches plus Lua's bookkeeping (statuses,");
+    println!("the chain of active coroutines, the nesting limit).");
+    Ok(())
+}
