@@ -5,7 +5,7 @@
 //! shared with its [`Handle`]s. This module owns the rules of the status
 //! machine; the backends call [`enter`] before they switch into a coroutine
 //! and [`leave`] when control comes back, and never set a status themselves
-//! except through [`leave`] and [`Header::kill`].
+//! except through [`leave`].
 //!
 //! The chain is intrusive: the thread-local [`CURRENT`] points at the running
 //! coroutine's header, and each resume keeps the previous value on the
@@ -76,7 +76,7 @@ pub(crate) enum Closing {
 ///
 /// Invariants: `status` is `Running` exactly while the coroutine is the value
 /// of [`CURRENT`], `Normal` while it is further up the chain, and changes only
-/// through [`enter`], [`leave`] and [`Header::kill`]. `depth` is meaningful
+/// through [`enter`] and [`leave`]. `depth` is meaningful
 /// only while the coroutine is active.
 pub(crate) struct Header {
     /// Process-unique id, for `Handle::id` and equality.
@@ -86,6 +86,10 @@ pub(crate) struct Header {
     status: Cell<Status>,
     /// How far `close` has got; suspension is refused while it runs.
     closing: Cell<Closing>,
+    /// Whether a panic was already unwinding the thread when this coroutine
+    /// was last resumed: then `thread::panicking()` says nothing about the
+    /// coroutine's own stack.
+    resumed_panicking: Cell<bool>,
     /// The coroutine that resumed this one, null for the thread's own stack;
     /// meaningful only while this one is active.
     resumer: Cell<*const Header>,
@@ -95,6 +99,9 @@ pub(crate) struct Header {
     /// Top of the stack of a stackful coroutine; null for a stackless one,
     /// where the free `suspend` cannot work.
     stack_top: *mut u8,
+    /// Usable bytes below `stack_top` (0 for a stackless coroutine); the
+    /// guard page lies just below them.
+    stack_size: usize,
     /// The input and yield types, for the free `suspend`'s check.
     types: fn() -> SuspendTypes,
     /// A stackless coroutine's exchange of values with its resumer: set by
@@ -106,6 +113,7 @@ impl Header {
     pub(crate) fn new(
         name: Option<Box<str>>,
         stack_top: *mut u8,
+        stack_size: usize,
         types: fn() -> SuspendTypes,
     ) -> Rc<Header> {
         Rc::new(Header {
@@ -113,9 +121,11 @@ impl Header {
             name,
             status: Cell::new(Status::Suspended),
             closing: Cell::new(Closing::No),
+            resumed_panicking: Cell::new(false),
             resumer: Cell::new(ptr::null()),
             depth: Cell::new(0),
             stack_top,
+            stack_size,
             types,
             mailbox: Cell::new(ptr::null_mut()),
         })
@@ -133,6 +143,11 @@ impl Header {
     #[inline]
     pub(crate) fn stack_top(&self) -> *mut u8 {
         self.stack_top
+    }
+
+    /// Usable bytes of a stackful coroutine's stack; 0 for a stackless one.
+    pub(crate) fn stack_size(&self) -> usize {
+        self.stack_size
     }
 
     pub(crate) fn types(&self) -> SuspendTypes {
@@ -162,18 +177,23 @@ impl Header {
     }
 
     /// True if code running on this coroutine may suspend now: not while it
-    /// is being closed, nor while a panic unwinds (suspending then would carry
-    /// the thread's panic count into the resumer).
+    /// is being closed, nor while a panic unwinds its stack.
     #[inline]
     pub(crate) fn can_suspend(&self) -> bool {
-        self.closing.get() == Closing::No && !std::thread::panicking()
+        self.closing.get() == Closing::No && !self.unwinding()
     }
 
-    /// Marks a suspended coroutine dead without running it (a never-started
-    /// body that was dropped).
-    pub(crate) fn kill(&self) {
-        debug_assert_ne!(self.status.get(), Status::Running);
-        self.status.set(Status::Dead);
+    /// True if a panic may be unwinding this coroutine's own stack: the
+    /// thread is panicking, and was not when the coroutine was resumed.
+    /// Suspending then would freeze the unwind and carry the thread's panic
+    /// count into the resumer.
+    ///
+    /// A coroutine resumed by a destructor during an unwind cannot tell a
+    /// second panic of its own from the one already under way, and is
+    /// allowed to suspend.
+    #[inline]
+    pub(crate) fn unwinding(&self) -> bool {
+        std::thread::panicking() && !self.resumed_panicking.get()
     }
 }
 
@@ -204,6 +224,7 @@ pub(crate) fn enter(header: &Header, limited: bool) -> Result<(), Error> {
         }
         header.depth.set(depth);
         header.resumer.set(resumer);
+        header.resumed_panicking.set(std::thread::panicking());
         header.status.set(Status::Running);
         current.set(header);
         Ok(())

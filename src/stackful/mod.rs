@@ -6,6 +6,7 @@
 //! live in `current`, which it calls on every resume and never bypasses.
 
 pub(crate) mod arch;
+mod overflow;
 mod stack;
 mod unwind;
 
@@ -119,12 +120,12 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
     {
         let top = stack.top();
-        let header = Header::new(name, top, SuspendTypes::of::<I, Y>);
+        let header = Header::new(name, top, stack.size(), SuspendTypes::of::<I, Y>);
         let addr = (top as usize - arch::RESERVED_TOP - size_of::<Start<F>>())
             & !(align_of::<Start<F>>() - 1);
         let data = addr as *mut Start<F>;
         // SAFETY: `Builder::build` checked that `Start<F>` and its alignment
-        // fit in a quarter of the stack, so `data` is inside the stack and
+        // fit in a sixteenth of the stack, so `data` is inside the stack and
         // below the reserved words; nothing else uses the fresh stack.
         let sp = unsafe {
             data.write(Start {
@@ -278,16 +279,17 @@ impl<I, Y, R> Coroutine<I, Y, R> {
                 late_panic.get_or_insert(payload);
             }
         };
-        self.header.set_closing(Closing::No);
-        current::leave(&self.header, Status::Dead);
         // SAFETY: the coroutine finished, passing its completion.
         let result = match unsafe { self.finish(value) } {
             Completion::Closed => Ok(()),
             Completion::Panic(payload) => Err(Error::Panic(payload)),
-            // The body caught the unwind and returned anyway.
+            // The body caught the unwind and returned anyway: its value is
+            // dropped while the coroutine still counts as closing.
             Completion::Return(value) => panic::catch_unwind(AssertUnwindSafe(|| drop(value)))
                 .map_err(|payload| Error::Panic(PanicPayload::new(payload))),
         };
+        self.header.set_closing(Closing::No);
+        current::leave(&self.header, Status::Dead);
         match late_panic {
             Some(payload) if result.is_ok() => Err(Error::Panic(PanicPayload::new(payload))),
             _ => result,
@@ -295,16 +297,23 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     }
 
     /// Closes a coroutine that never started: drops its body in place.
+    ///
+    /// The body's destructors run on the closer's stack, but with this
+    /// coroutine entered and closing, as in every close: they see it running,
+    /// and cannot suspend anything.
     fn drop_unstarted(&mut self) -> Result<(), Error> {
-        self.header.kill();
+        current::enter(&self.header, false)?;
+        self.header.set_closing(Closing::Unwind);
         let stack = self.stack.take();
-        // SAFETY: the body never left the stack, which is still mapped; the
-        // coroutine is now dead, so this is the only drop.
+        // SAFETY: the body never left the stack, which is still mapped; it is
+        // dropped once, as the coroutine is dead when this returns.
         let dropped =
             panic::catch_unwind(AssertUnwindSafe(|| unsafe { (self.drop_body)(self.body) }));
         if let Some(stack) = stack {
             stack::give(stack);
         }
+        self.header.set_closing(Closing::No);
+        current::leave(&self.header, Status::Dead);
         dropped.map_err(|payload| Error::Panic(PanicPayload::new(payload)))
     }
 
@@ -365,9 +374,9 @@ unsafe extern "C" fn entry<F, I, Y, R>(input: usize, stack_top: *mut u8, data: *
 where
     F: FnOnce(&Yielder<I, Y>, I) -> R,
 {
-    // SAFETY: `place` wrote a `Start<F>` at `data`; from the first resume on
-    // the stack is no longer fresh, so `close` will not drop it again.
-    let Start { header, body } = unsafe { data.cast::<Start<F>>().read() };
+    let start = data.cast::<Start<F>>();
+    // SAFETY: `place` wrote a `Start<F>` at `data`, which stays in place.
+    let header = unsafe { (*start).header };
     // SAFETY: the first resume passes the address of its input, never null
     // (close handles never-started coroutines without switching).
     let input = unsafe { (input as *const I).read() };
@@ -376,7 +385,14 @@ where
         stack_top,
         _types: PhantomData,
     };
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| body(&yielder, input)));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: from the first resume on, the stack is no longer fresh, so
+        // `close` will not drop the body; it is moved out exactly once, as
+        // late as possible, so that unoptimised builds do not copy a large
+        // body through every frame above.
+        let body = unsafe { std::ptr::addr_of!((*start).body).read() };
+        body(&yielder, input)
+    }));
     // SAFETY: the header outlives every run of its coroutine.
     let closing = unsafe { (*header).closing() } != Closing::No;
     let completion = ManuallyDrop::new(match outcome {
@@ -463,7 +479,9 @@ impl<I, Y> Yielder<I, Y> {
         // A suspension now would freeze the unwind and carry the thread's
         // panic count into the resumer. (While the coroutine is being
         // closed, `close` makes the suspension panic when it comes back.)
-        if std::thread::panicking() {
+        // SAFETY: a `Yielder` is only reachable from its own body, which runs
+        // only while its coroutine is alive.
+        if std::thread::panicking() && unsafe { (*self.header).unwinding() } {
             panic!("{}", Error::AcrossBoundary);
         }
         // SAFETY: a `Yielder` is only reachable from its own body, which runs
@@ -586,8 +604,9 @@ impl Builder {
     {
         let stack = stack::take(self.stack_size)?;
         let name = self.name.map(String::into_boxed_str);
-        // A body too big for the stack's top quarter goes to the heap.
-        if size_of::<Start<F>>() + align_of::<Start<F>>() <= stack.size() / 4 {
+        // A body bigger than a sixteenth of the stack goes to the heap, so
+        // the frames keep their room.
+        if size_of::<Start<F>>() + align_of::<Start<F>>() <= stack.size() / 16 {
             Ok(Coroutine::place(stack, name, body))
         } else {
             Ok(Coroutine::place(stack, name, Box::new(body)))

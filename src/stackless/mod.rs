@@ -99,9 +99,6 @@ pub struct Coroutine<I = (), Y = (), R = ()> {
     header: Rc<Header>,
     /// The body's frame; `None` once the coroutine is dead.
     frame: Option<Pin<Box<dyn Future<Output = R>>>>,
-    /// False until the first resume: a never-started body is dropped
-    /// without entering the coroutine.
-    started: bool,
     /// Takes `I`, produces `Y`; the `Rc` already makes it `!Send`.
     _types: PhantomData<fn(I) -> Y>,
 }
@@ -117,7 +114,7 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
         F: FnOnce(Yielder<I, Y>, I) -> Fut + 'static,
         Fut: Future<Output = R> + 'static,
     {
-        let header = Header::new(None, ptr::null_mut(), SuspendTypes::of::<I, Y>);
+        let header = Header::new(None, ptr::null_mut(), 0, SuspendTypes::of::<I, Y>);
         let yielder = Yielder {
             header: header.clone(),
             _types: PhantomData,
@@ -131,7 +128,6 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
         Coroutine {
             header,
             frame: Some(frame),
-            started: false,
             _types: PhantomData,
         }
     }
@@ -150,7 +146,6 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     #[inline]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
         current::enter(&self.header, true)?;
-        self.started = true;
         let Some(frame) = self.frame.as_mut() else {
             unreachable!("a suspended coroutine has a frame");
         };
@@ -217,10 +212,6 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             // Unreachable through the safe API: a running coroutine is
             // borrowed by its resumer.
             Status::Running | Status::Normal => return Err(Error::NotSuspended),
-        }
-        if !self.started {
-            self.header.kill();
-            return self.drop_frame();
         }
         current::enter(&self.header, false)?;
         self.header.set_closing(Closing::Unwind);

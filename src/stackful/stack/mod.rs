@@ -33,6 +33,8 @@ pub(crate) struct Stack {
 impl Stack {
     /// Maps a new stack of `size` usable bytes (already rounded to pages).
     fn map(size: usize) -> Result<Stack, Error> {
+        super::overflow::install();
+        super::overflow::ensure_signal_stack();
         let page = page_size();
         let fail = |source| Error::StackAllocation { size, source };
         let len = size.checked_add(page).ok_or_else(|| {

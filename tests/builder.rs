@@ -1,0 +1,336 @@
+//! `Builder`: names, stack sizes, big captures, and the `Debug` output of the
+//! stackful types.
+
+mod common;
+
+use std::error::Error as _;
+use std::hint::black_box;
+
+use coro::{Builder, Coroutine, DEFAULT_STACK_SIZE, Error, MIN_STACK_SIZE, Resumed, Yielder};
+
+/// Recurses `depth` times with a kilobyte of live data in each frame, and
+/// returns a value that depends on all of them.
+#[inline(never)]
+fn use_stack(depth: usize) -> u64 {
+    let frame = black_box([depth as u8; 1024]);
+    if depth == 0 {
+        return 0;
+    }
+    let below = use_stack(depth - 1);
+    below + u64::from(black_box(&frame)[1023])
+}
+
+fn expected(depth: usize) -> u64 {
+    (1..=depth as u64).map(|d| d % 256).sum()
+}
+
+#[test]
+fn size_constants() {
+    assert_eq!(DEFAULT_STACK_SIZE, 256 * 1024);
+    assert_eq!(MIN_STACK_SIZE, 16 * 1024);
+}
+
+// A name shows in the handle, in `running()` inside the body, and in
+// `Debug`.
+#[test]
+fn names() {
+    let mut co = Builder::new()
+        .name("lexer")
+        .build(|_: &Yielder<(), ()>, ()| coro::running().unwrap().name().map(str::to_owned))
+        .unwrap();
+    assert_eq!(co.handle().name(), Some("lexer"));
+    let debug = format!("{co:?}");
+    assert!(debug.contains("Coroutine"), "{debug}");
+    assert!(debug.contains("lexer"), "{debug}");
+    assert!(debug.contains("Suspended"), "{debug}");
+    assert!(debug.contains(&co.handle().id().to_string()), "{debug}");
+    assert_eq!(
+        co.resume(()).unwrap(),
+        Resumed::Return(Some("lexer".to_string()))
+    );
+    assert!(format!("{co:?}").contains("Dead"));
+
+    // A `String` name, and no name.
+    let owned = Builder::new()
+        .name(format!("worker-{}", 7))
+        .build(|_: &Yielder<(), ()>, ()| {})
+        .unwrap();
+    assert_eq!(owned.handle().name(), Some("worker-7"));
+    let unnamed = Coroutine::<(), (), ()>::new(|_, ()| {});
+    assert_eq!(unnamed.handle().name(), None);
+    assert!(!format!("{unnamed:?}").contains("name"));
+}
+
+// A stack size below the minimum is raised to it: a body that needs several
+// KiB of stack (4 to 9 KiB, release to debug) runs in a coroutine asked for
+// 1 byte.
+#[test]
+fn tiny_stack_size_is_raised_to_the_minimum() {
+    let mut co = Builder::new()
+        .stack_size(1)
+        .build(|_: &Yielder<(), ()>, ()| use_stack(3))
+        .unwrap();
+    assert_eq!(co.resume(()).unwrap(), Resumed::Return(expected(3)));
+}
+
+// The default stack holds a recursion using 60 to 130 KiB (release to debug).
+#[test]
+fn default_stack_holds_moderate_recursion() {
+    let mut co = Coroutine::<(), (), u64>::new(|_, ()| use_stack(60));
+    assert_eq!(co.resume(()).unwrap(), Resumed::Return(expected(60)));
+}
+
+// A big stack lets deep recursion run: 4 to 9 MiB of frames (release to
+// debug) in a 16 MiB stack, suspending at the bottom.
+#[test]
+fn big_stack_allows_deep_recursion() {
+    #[inline(never)]
+    fn deep(depth: usize) -> u64 {
+        let frame = black_box([depth as u8; 1024]);
+        if depth == 0 {
+            coro::suspend::<(), ()>(()).unwrap();
+            return 0;
+        }
+        deep(depth - 1) + u64::from(black_box(&frame)[0])
+    }
+    let mut co = Builder::new()
+        .stack_size(16 * 1024 * 1024)
+        .build(|_: &Yielder<(), ()>, ()| deep(4000))
+        .unwrap();
+    assert_eq!(co.resume(()).unwrap(), Resumed::Yield(()));
+    assert_eq!(co.resume(()).unwrap(), Resumed::Return(expected(4000)));
+}
+
+// A closure capturing 200 KiB of data, with the smallest stack: it does not
+// fit on the stack and goes to the heap, and the body sees every byte.
+#[test]
+fn large_capture_with_a_small_stack() {
+    let mut data = vec![0u8; 200 * 1024];
+    for (i, b) in data.iter_mut().enumerate() {
+        *b = (i % 251) as u8;
+    }
+    let array: Box<[u8; 200 * 1024]> = data.into_boxed_slice().try_into().unwrap();
+    let array: [u8; 200 * 1024] = *array;
+    let expected_sum: u64 = array.iter().map(|&b| u64::from(b)).sum();
+    let mut co = Builder::new()
+        .stack_size(MIN_STACK_SIZE)
+        .build(move |y: &Yielder<(), u64>, ()| {
+            y.suspend(u64::from(array[200 * 1024 - 1]));
+            array.iter().map(|&b| u64::from(b)).sum::<u64>()
+        })
+        .unwrap();
+    assert_eq!(
+        co.resume(()).unwrap(),
+        Resumed::Yield(((200 * 1024 - 1) % 251) as u64)
+    );
+    assert_eq!(co.resume(()).unwrap(), Resumed::Return(expected_sum));
+}
+
+/// Runs a body capturing `N` bytes in a coroutine with `stack` bytes of stack.
+fn run_capture<const N: usize>(stack: usize) {
+    let mut array = [0u8; N];
+    for (i, b) in array.iter_mut().enumerate() {
+        *b = (i * 7 % 256) as u8;
+    }
+    let expected: u64 = array.iter().map(|&b| u64::from(b)).sum();
+    let mut co = Builder::new()
+        .stack_size(stack)
+        .build(move |_: &Yielder<(), ()>, ()| array.iter().map(|&b| u64::from(b)).sum())
+        .unwrap();
+    assert_eq!(
+        co.resume(()).unwrap(),
+        Resumed::Return(expected),
+        "{N} bytes"
+    );
+}
+
+// Captures of every size work with any stack: small ones live on the stack,
+// big ones on the heap, and the body sees every byte. Each case runs in a
+// child process, since a capture that overflows the stack kills the process.
+#[test]
+fn captures_of_many_sizes() {
+    const NAME: &str = "captures_of_many_sizes";
+    let cases: [(&str, fn()); 10] = [
+        ("1 B, 16 KiB stack", || run_capture::<1>(MIN_STACK_SIZE)),
+        ("500 B, 16 KiB stack", || run_capture::<500>(MIN_STACK_SIZE)),
+        ("1500 B, 16 KiB stack", || {
+            run_capture::<1500>(MIN_STACK_SIZE)
+        }),
+        ("3000 B, 16 KiB stack", || {
+            run_capture::<3000>(MIN_STACK_SIZE)
+        }),
+        ("5000 B, 16 KiB stack", || {
+            run_capture::<5000>(MIN_STACK_SIZE)
+        }),
+        ("10 KB, default stack", || {
+            run_capture::<10_000>(DEFAULT_STACK_SIZE)
+        }),
+        ("25 KB, default stack", || {
+            run_capture::<25_000>(DEFAULT_STACK_SIZE)
+        }),
+        ("40 KB, default stack", || {
+            run_capture::<40_000>(DEFAULT_STACK_SIZE)
+        }),
+        ("60 KB, default stack", || {
+            run_capture::<60_000>(DEFAULT_STACK_SIZE)
+        }),
+        ("70 KB, default stack", || {
+            run_capture::<70_000>(DEFAULT_STACK_SIZE)
+        }),
+    ];
+    if common::is_child(NAME) {
+        let arg = common::child_arg();
+        let (_, case) = cases.iter().find(|(name, _)| *name == arg).unwrap();
+        case();
+        return;
+    }
+    let failed: Vec<String> = cases
+        .iter()
+        .filter_map(|(name, _)| {
+            let output = common::run_child_with(NAME, name);
+            (!output.status.success()).then(|| format!("{name}: {:?}", output.status))
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "captures that failed:\n{}",
+        failed.join("\n")
+    );
+}
+
+// Overflowing a coroutine's stack is reported by name and aborts, like
+// Rust's own "thread '<name>' has overflowed its stack", never a bare SIGSEGV
+// (DESIGN, Reliability).
+#[test]
+fn stack_overflow_is_reported_by_name() {
+    const NAME: &str = "stack_overflow_is_reported_by_name";
+    if common::is_child(NAME) {
+        #[allow(unconditional_recursion)]
+        #[inline(never)]
+        fn forever(n: u64) -> u64 {
+            let frame = black_box([n; 64]);
+            forever(n + 1) + black_box(frame)[0]
+        }
+        let mut co = Builder::new()
+            .name("deep-diver")
+            .stack_size(MIN_STACK_SIZE)
+            .build(|_: &Yielder<(), ()>, ()| forever(0))
+            .unwrap();
+        let _ = co.resume(());
+        unreachable!("the overflow must end the process");
+    }
+    let output = common::run_child(NAME);
+    let stderr = common::assert_aborted(&output);
+    assert!(
+        stderr.contains("coroutine 'deep-diver' has overflowed its stack"),
+        "{stderr}"
+    );
+}
+
+// A stack that cannot be mapped is an error from `build`, with the size and
+// the operating system's reason.
+#[test]
+fn impossible_stack_is_an_error() {
+    for size in [usize::MAX, usize::MAX / 2, 1 << 60] {
+        let result = Builder::new()
+            .stack_size(size)
+            .build(|_: &Yielder<(), ()>, ()| {});
+        match result {
+            Err(err @ Error::StackAllocation { .. }) => {
+                let text = err.to_string();
+                assert!(text.contains("stack"), "{text}");
+                assert!(err.source().is_some());
+            }
+            other => panic!("expected StackAllocation for {size}, got {other:?}"),
+        }
+    }
+    // Nothing is left half made: ordinary coroutines still work.
+    let mut co = Coroutine::<(), (), u8>::new(|_, ()| 1);
+    assert_eq!(co.resume(()).unwrap(), Resumed::Return(1));
+}
+
+// `Builder` is `Clone` and `Default`; one configuration builds many
+// coroutines.
+#[test]
+fn builder_is_reusable() {
+    let builder = Builder::default().name("same").stack_size(32 * 1024);
+    let debug = format!("{builder:?}");
+    assert!(debug.contains("Builder"), "{debug}");
+    assert!(debug.contains("same"), "{debug}");
+    assert!(debug.contains(&(32 * 1024).to_string()), "{debug}");
+    let mut results = Vec::new();
+    for i in 0..3u32 {
+        let mut co = builder
+            .clone()
+            .build(move |_: &Yielder<(), ()>, ()| i * 10)
+            .unwrap();
+        assert_eq!(co.handle().name(), Some("same"));
+        results.push(co.resume(()).unwrap().returned().unwrap());
+    }
+    assert_eq!(results, [0, 10, 20]);
+    assert_eq!(
+        format!("{:?}", Builder::new()),
+        format!("{:?}", Builder::default())
+    );
+}
+
+// `Debug` of a `Yielder` and of a generator say what they are.
+#[test]
+fn debug_of_yielder_and_generator() {
+    let mut co = Coroutine::<(), (), String>::new(|y, ()| format!("{y:?}"));
+    let text = co.resume(()).unwrap().returned().unwrap();
+    assert!(text.contains("Yielder"), "{text}");
+
+    let generator = Builder::new()
+        .name("gen")
+        .build(|y: &Yielder<(), u8>, ()| y.suspend(1))
+        .unwrap()
+        .into_iter();
+    let text = format!("{generator:?}");
+    assert!(text.contains("IntoIter"), "{text}");
+    assert!(text.contains("gen"), "{text}");
+}
+
+// Past what the kernel allows (vm.max_map_count: two mappings per guarded
+// stack), `build` fails with a clear `StackAllocation` error instead of
+// crashing, and once coroutines are freed, building works again. In a child
+// process, since it uses up the process's mappings.
+#[test]
+fn running_out_of_mappings_is_a_clear_error() {
+    const NAME: &str = "running_out_of_mappings_is_a_clear_error";
+    if common::is_child(NAME) {
+        let mut alive = Vec::new();
+        let err = loop {
+            match Builder::new()
+                .stack_size(MIN_STACK_SIZE)
+                .build(|_: &Yielder<(), ()>, ()| {})
+            {
+                Ok(co) => alive.push(co),
+                Err(err) => break err,
+            }
+            assert!(alive.len() < 10_000_000, "no limit reached");
+        };
+        println!("count={}", alive.len());
+        println!("message={err}");
+        println!(
+            "is_stack_allocation={}",
+            matches!(err, Error::StackAllocation { .. })
+        );
+        alive.clear();
+        let mut co = Coroutine::<(), (), u8>::new(|_, ()| 5);
+        println!("after={:?}", co.resume(()).unwrap());
+        return;
+    }
+    let output = common::run_child(NAME);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", common::describe(&output));
+    let count: usize = stdout
+        .lines()
+        .find_map(|l| l.split("count=").nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("the child reports a count");
+    assert!(count > 1000, "only {count} coroutines");
+    assert!(stdout.contains("is_stack_allocation=true"), "{stdout}");
+    assert!(stdout.contains("vm.max_map_count"), "{stdout}");
+    assert!(stdout.contains("after=Return(5)"), "{stdout}");
+}

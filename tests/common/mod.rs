@@ -1,0 +1,228 @@
+//! Helpers shared by the integration tests: values that record their drops.
+//!
+//! Each test file uses only some of them.
+#![allow(dead_code)]
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::rc::Rc;
+
+/// Makes [`Tracked`] values and records, for each, whether and how often it
+/// was dropped, so a test can check that nothing leaked and nothing was
+/// dropped twice.
+#[derive(Clone, Default)]
+pub struct Tracker(Rc<TrackerState>);
+
+#[derive(Default)]
+pub struct TrackerState {
+    made: Cell<usize>,
+    dropped: RefCell<HashSet<usize>>,
+    double_drops: Cell<usize>,
+}
+
+impl Tracker {
+    pub fn new() -> Tracker {
+        Tracker::default()
+    }
+
+    /// A new value to follow.
+    pub fn make(&self) -> Tracked {
+        let id = self.0.made.get();
+        self.0.made.set(id + 1);
+        Tracked {
+            id,
+            state: self.0.clone(),
+        }
+    }
+
+    /// Values made so far.
+    pub fn made(&self) -> usize {
+        self.0.made.get()
+    }
+
+    /// Distinct values dropped so far.
+    pub fn dropped(&self) -> usize {
+        self.0.dropped.borrow().len()
+    }
+
+    /// Values made and not dropped yet.
+    pub fn alive(&self) -> usize {
+        self.made() - self.dropped()
+    }
+
+    /// Drops of a value that had already been dropped (must stay 0).
+    pub fn double_drops(&self) -> usize {
+        self.0.double_drops.get()
+    }
+
+    /// Asserts that every value made was dropped exactly once.
+    #[track_caller]
+    pub fn assert_all_dropped_once(&self) {
+        assert_eq!(self.double_drops(), 0, "values dropped twice");
+        assert_eq!(self.alive(), 0, "values leaked");
+    }
+}
+
+/// A value whose drop is recorded by its [`Tracker`]. Never panics in `drop`
+/// (a double drop is counted, not reported by a panic, since a panic in a
+/// destructor during an unwind would abort the test binary).
+pub struct Tracked {
+    id: usize,
+    state: Rc<TrackerState>,
+}
+
+impl Tracked {
+    pub fn id(&self) -> usize {
+        self.id
+    }
+}
+
+impl std::fmt::Debug for Tracked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tracked({})", self.id)
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if !self.state.dropped.borrow_mut().insert(self.id) {
+            self.state
+                .double_drops
+                .set(self.state.double_drops.get() + 1);
+        }
+    }
+}
+
+/// An ordered record of events, shared between a test and its coroutines.
+#[derive(Clone, Default)]
+pub struct Log(Rc<RefCell<Vec<String>>>);
+
+impl Log {
+    pub fn new() -> Log {
+        Log::default()
+    }
+
+    pub fn push(&self, entry: impl Into<String>) {
+        self.0.borrow_mut().push(entry.into());
+    }
+
+    /// A value that pushes `name` to this log when dropped.
+    pub fn noisy(&self, name: impl Into<String>) -> Noisy {
+        Noisy {
+            name: name.into(),
+            log: self.clone(),
+        }
+    }
+
+    pub fn entries(&self) -> Vec<String> {
+        self.0.borrow().clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+}
+
+/// Pushes its name to a [`Log`] when dropped.
+pub struct Noisy {
+    name: String,
+    log: Log,
+}
+
+impl Drop for Noisy {
+    fn drop(&mut self) {
+        self.log.push(self.name.clone());
+    }
+}
+
+/// The environment variable that tells a test binary it runs as a child of
+/// [`run_child`].
+const CHILD_VAR: &str = "CORO_TEST_CHILD";
+
+/// True when this process was started by [`run_child`] for the test `name`:
+/// that test should then do the thing that kills the process.
+pub fn is_child(name: &str) -> bool {
+    std::env::var(CHILD_VAR).is_ok_and(|v| v == name)
+}
+
+/// Runs the single test `name` of this test binary in a child process (for
+/// behaviour that ends the process, such as an abort) and returns how it went.
+pub fn run_child(name: &str) -> std::process::Output {
+    run_child_with(name, "")
+}
+
+/// [`run_child`] with an argument for the child, read with [`child_arg`].
+pub fn run_child_with(name: &str, arg: &str) -> std::process::Output {
+    std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(CHILD_VAR, name)
+        .env(CHILD_ARG_VAR, arg)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("the test binary runs")
+}
+
+/// The environment variable carrying the argument of [`run_child_with`].
+const CHILD_ARG_VAR: &str = "CORO_TEST_CHILD_ARG";
+
+/// The argument a child was started with by [`run_child_with`].
+pub fn child_arg() -> String {
+    std::env::var(CHILD_ARG_VAR).unwrap_or_default()
+}
+
+/// How a child ended, for failure messages: status, then both outputs.
+pub fn describe(output: &std::process::Output) -> String {
+    format!(
+        "{:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Asserts that a child died of SIGABRT, and returns its standard error.
+#[track_caller]
+pub fn assert_aborted(output: &std::process::Output) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGABRT),
+        "expected an abort, got {:?}; stderr:\n{stderr}",
+        output.status
+    );
+    stderr
+}
+
+/// A `Send` drop counter, for values that travel as panic payloads or
+/// between threads.
+#[derive(Clone, Default)]
+pub struct SendCounter(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl SendCounter {
+    pub fn new() -> SendCounter {
+        SendCounter::default()
+    }
+
+    /// A value that increments this counter when dropped.
+    pub fn token(&self) -> SendToken {
+        SendToken(self.0.clone())
+    }
+
+    pub fn drops(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Increments its [`SendCounter`] when dropped.
+pub struct SendToken(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for SendToken {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,299 @@
+//! Values flowing through resume and suspend: the first input becomes the
+//! body's argument, later inputs become `suspend`'s result, suspended values
+//! and the return value come out of `resume`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use coro::{Coroutine, Error, Resume, Resumed, Status, Yielder};
+
+// Lua scenario 4: a body yields, one after another, the lists it was given
+// at the start, records what each resume hands back, and finally returns its
+// first argument. Afterwards it is dead and resuming fails with Lua's message.
+#[test]
+fn body_yields_its_lists_and_records_each_resume_value() {
+    let received: Rc<RefCell<Vec<Vec<i32>>>> = Rc::default();
+    let rows = vec![vec![], vec![1], vec![7, 8, 9]];
+    let seen = received.clone();
+    let mut co = Coroutine::new(move |y: &Yielder<Vec<i32>, Vec<i32>>, first: Vec<i32>| {
+        assert_eq!(coro::running().unwrap().status(), Status::Running);
+        assert!(coro::is_yieldable());
+        for row in rows {
+            let back = y.suspend(row);
+            seen.borrow_mut().push(back);
+        }
+        first
+    });
+    assert_eq!(co.status(), Status::Suspended);
+
+    assert_eq!(co.resume(vec![1, 2, 3]).unwrap(), Resumed::Yield(vec![]));
+    assert_eq!(co.status(), Status::Suspended);
+    assert!(received.borrow().is_empty());
+
+    assert_eq!(co.resume(vec![]).unwrap(), Resumed::Yield(vec![1]));
+    assert_eq!(*received.borrow(), [vec![]]);
+
+    assert_eq!(
+        co.resume(vec![1, 2, 3]).unwrap(),
+        Resumed::Yield(vec![7, 8, 9])
+    );
+    assert_eq!(*received.borrow(), [vec![], vec![1, 2, 3]]);
+
+    assert_eq!(co.resume(vec![42]).unwrap(), Resumed::Return(vec![1, 2, 3]));
+    assert_eq!(*received.borrow(), [vec![], vec![1, 2, 3], vec![42]]);
+    assert_eq!(co.status(), Status::Dead);
+
+    let err = co.resume(vec![0]).unwrap_err();
+    assert!(matches!(err, Error::Dead), "{err:?}");
+    assert_eq!(err.to_string(), "cannot resume dead coroutine");
+    assert_eq!(co.status(), Status::Dead);
+}
+
+fn pass_through(y: &Yielder<i32, i32>, i: i32) -> i32 {
+    y.suspend(i)
+}
+
+// Lua scenario 5: `return coroutine.yield(i)` from a helper in tail position;
+// each resume's value comes back out of the helper.
+#[test]
+fn suspend_in_tail_position_returns_each_resume_value() {
+    let expected = Rc::new(Cell::new(0));
+    let exp = expected.clone();
+    let mut co = Coroutine::new(move |y: &Yielder<i32, i32>, _first: i32| {
+        for i in 1..=10 {
+            let got = pass_through(y, i);
+            assert_eq!(got, exp.get());
+        }
+        "a"
+    });
+    for i in 1..=10 {
+        expected.set(i);
+        // The first resume starts the body; the later ones answer the yields.
+        assert_eq!(co.resume(i).unwrap(), Resumed::Yield(i));
+    }
+    expected.set(-5);
+    assert_eq!(co.resume(-5).unwrap(), Resumed::Return("a"));
+    assert_eq!(co.status(), Status::Dead);
+}
+
+/// Yields `n`, then recurses with `n * i`, until that overflows a `u64`
+/// (after 20!).
+fn factorials(y: &Yielder<(), u64>, n: u64, i: u64) {
+    y.suspend(n);
+    if let Some(next) = n.checked_mul(i) {
+        factorials(y, next, i + 1);
+    }
+}
+
+// Lua scenario 6: a recursive body yields 0!, 1!, 2!, ... from ever deeper
+// frames, and is dropped while suspended deep in its recursion.
+#[test]
+fn recursive_body_yields_factorials() {
+    let mut co = Coroutine::new(|y: &Yielder<(), u64>, ()| factorials(y, 1, 1));
+    let mut expected = 1u64;
+    for i in 1..=20u64 {
+        assert_eq!(co.resume(()).unwrap(), Resumed::Yield(expected));
+        expected *= i;
+    }
+    assert_eq!(expected, 2_432_902_008_176_640_000); // 20!
+    assert_eq!(co.status(), Status::Suspended);
+    co.close().unwrap();
+    assert_eq!(co.status(), Status::Dead);
+}
+
+// The same through the generator interface, as Lua's test does with `wrap`.
+// Here the recursion runs to its end, 22 frames deep, and unwinds normally.
+#[test]
+fn recursive_generator_of_factorials() {
+    let values: Vec<u64> = Coroutine::new(|y, ()| factorials(y, 1, 1))
+        .into_iter()
+        .collect();
+    assert_eq!(values.len(), 21); // 0! to 20!
+    assert_eq!(values[..8], [1, 1, 2, 6, 24, 120, 720, 5040]);
+    assert_eq!(values[20], 2_432_902_008_176_640_000);
+    for (i, pair) in values.windows(2).enumerate() {
+        assert_eq!(pair[1], pair[0] * (i as u64 + 1));
+    }
+}
+
+// Owned, heap-holding types go in both directions and come out intact.
+#[test]
+fn owned_types_flow_both_ways() {
+    let mut co = Coroutine::new(|y: &Yielder<String, Vec<String>>, first: String| {
+        let mut words = vec![first];
+        loop {
+            let next = y.suspend(words.clone());
+            if next.is_empty() {
+                break;
+            }
+            words.push(next);
+        }
+        words
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| (w, i))
+            .collect::<HashMap<String, usize>>()
+    });
+    assert_eq!(
+        co.resume("alpha".into()).unwrap(),
+        Resumed::Yield(vec!["alpha".to_string()])
+    );
+    assert_eq!(
+        co.resume("beta".into()).unwrap(),
+        Resumed::Yield(vec!["alpha".to_string(), "beta".to_string()])
+    );
+    let Resumed::Return(map) = co.resume(String::new()).unwrap() else {
+        panic!("expected the body to return");
+    };
+    assert_eq!(map.len(), 2);
+    assert_eq!(map["alpha"], 0);
+    assert_eq!(map["beta"], 1);
+}
+
+// Zero-sized types everywhere: the default `Coroutine<(), (), ()>`.
+#[test]
+fn unit_types() {
+    let count = Rc::new(Cell::new(0));
+    let c = count.clone();
+    let mut co = Coroutine::<(), (), ()>::new(move |y, ()| {
+        for _ in 0..3 {
+            c.set(c.get() + 1);
+            y.suspend(());
+        }
+    });
+    for n in 1..=3 {
+        assert_eq!(co.resume(()).unwrap(), Resumed::Yield(()));
+        assert_eq!(count.get(), n);
+    }
+    assert_eq!(co.resume(()).unwrap(), Resumed::Return(()));
+    assert_eq!(count.get(), 3);
+}
+
+// Values bigger than a register or a cache line, each way, keep every byte.
+#[test]
+fn large_values_keep_every_byte() {
+    type Big = [u64; 512];
+    fn pattern(seed: u64) -> Big {
+        let mut b = [0u64; 512];
+        for (i, v) in b.iter_mut().enumerate() {
+            *v = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ i as u64;
+        }
+        b
+    }
+    let mut co = Coroutine::new(|y: &Yielder<Big, Big>, first: Big| {
+        assert_eq!(first, pattern(1));
+        let second = y.suspend(pattern(2));
+        assert_eq!(second, pattern(3));
+        let third = y.suspend(pattern(4));
+        assert_eq!(third, pattern(5));
+        pattern(6)
+    });
+    assert_eq!(co.resume(pattern(1)).unwrap(), Resumed::Yield(pattern(2)));
+    assert_eq!(co.resume(pattern(3)).unwrap(), Resumed::Yield(pattern(4)));
+    assert_eq!(co.resume(pattern(5)).unwrap(), Resumed::Return(pattern(6)));
+}
+
+// Alignment-demanding values survive the trip through the switch.
+#[test]
+fn over_aligned_values() {
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    #[repr(align(64))]
+    struct Aligned(u32);
+    let mut co = Coroutine::new(|y: &Yielder<Aligned, Aligned>, a: Aligned| {
+        assert_eq!(&a as *const Aligned as usize % 64, 0);
+        let b = y.suspend(Aligned(a.0 + 1));
+        assert_eq!(&b as *const Aligned as usize % 64, 0);
+        Aligned(b.0 * 2)
+    });
+    assert_eq!(co.resume(Aligned(1)).unwrap(), Resumed::Yield(Aligned(2)));
+    assert_eq!(
+        co.resume(Aligned(21)).unwrap(),
+        Resumed::Return(Aligned(42))
+    );
+}
+
+// Boxed closures and trait objects can be suspended and resumed with.
+#[test]
+fn closures_flow_both_ways() {
+    type F = Box<dyn Fn(i32) -> i32>;
+    let mut co = Coroutine::new(|y: &Yielder<F, F>, f: F| {
+        let g = y.suspend(Box::new(move |x| f(x) + 1));
+        g(10)
+    });
+    let Resumed::Yield(h) = co.resume(Box::new(|x| x * 3)).unwrap() else {
+        panic!("expected a yield");
+    };
+    assert_eq!(h(5), 16);
+    let Resumed::Return(r) = co.resume(Box::new(move |x| h(x) * 100)).unwrap() else {
+        panic!("expected a return");
+    };
+    assert_eq!(r, 3100);
+}
+
+// `Rc` values handed in and out: exact reference counts, nothing leaked.
+#[test]
+fn reference_counts_are_exact_across_switches() {
+    let shared = Rc::new(5);
+    let mut co = Coroutine::new(|y: &Yielder<Rc<i32>, Rc<i32>>, a: Rc<i32>| {
+        let b = y.suspend(a.clone());
+        assert_eq!(Rc::strong_count(&a), 4); // test's, a, the yielded clone, b
+        drop(b);
+        a
+    });
+    assert_eq!(Rc::strong_count(&shared), 1);
+    let out = co.resume(shared.clone()).unwrap().yielded().unwrap();
+    assert_eq!(Rc::strong_count(&shared), 3); // test's, body's `a`, `out`
+    let back = co.resume(shared.clone()).unwrap().returned().unwrap();
+    assert_eq!(Rc::strong_count(&shared), 3); // test's, `out`, `back`
+    drop((out, back));
+    drop(co);
+    assert_eq!(Rc::strong_count(&shared), 1);
+}
+
+// The `Resumed` helpers.
+#[test]
+fn resumed_accessors() {
+    let y: Resumed<i32, &str> = Resumed::Yield(3);
+    let r: Resumed<i32, &str> = Resumed::Return("x");
+    assert!(y.is_yield() && !y.is_return());
+    assert!(r.is_return() && !r.is_yield());
+    assert_eq!(y.yielded(), Some(3));
+    assert_eq!(y.returned(), None);
+    assert_eq!(r.yielded(), None);
+    assert_eq!(r.returned(), Some("x"));
+}
+
+// Generic code over the `Resume` trait drives a coroutine the same way as
+// the inherent methods.
+#[test]
+fn driven_through_the_resume_trait() {
+    fn run_to_end<C: Resume<u32, Yield = u32, Return = u32>>(co: &mut C) -> (Vec<u32>, u32) {
+        let mut yielded = Vec::new();
+        let mut input = 1;
+        loop {
+            assert_eq!(co.status(), Status::Suspended);
+            match co.resume(input).unwrap() {
+                Resumed::Yield(v) => {
+                    yielded.push(v);
+                    input = v * 2;
+                }
+                Resumed::Return(r) => {
+                    assert_eq!(co.status(), Status::Dead);
+                    assert_eq!(co.handle().status(), Status::Dead);
+                    assert!(co.close().is_ok());
+                    return (yielded, r);
+                }
+            }
+        }
+    }
+    let mut co = Coroutine::new(|y: &Yielder<u32, u32>, mut n: u32| {
+        while n < 100 {
+            n = y.suspend(n + 1);
+        }
+        n
+    });
+    let (yielded, last) = run_to_end(&mut co);
+    assert_eq!(yielded, [2, 5, 11, 23, 47, 95]);
+    assert_eq!(last, 190);
+}
