@@ -7,10 +7,11 @@
 //! and [`leave`] when control comes back, and never set a status themselves
 //! except through [`leave`].
 //!
-//! The chain is intrusive: the thread-local [`CURRENT`] points at the running
-//! coroutine's header, and each resume keeps the previous value on the
-//! resumer's own stack, so no list is allocated and a resume costs a few
-//! loads and stores.
+//! The chain is intrusive: the thread-local [`CHAIN`] points at the running
+//! coroutine's header and counts the active ones, and each header remembers
+//! its resumer, so no list is allocated and a resume costs a few loads and
+//! stores. `Normal` is never stored: an active coroutine that is not the
+//! running one is normal, so a resume does not touch its resumer's header.
 
 use std::any::TypeId;
 use std::cell::Cell;
@@ -30,9 +31,21 @@ use crate::{Error, Status};
 /// thread's own stack is not counted.
 pub const MAX_NESTING: usize = 200;
 
+/// A thread's chain of active coroutines.
+struct Chain {
+    /// The header of the running coroutine; null on the thread's own stack.
+    current: Cell<*const Header>,
+    /// How many coroutines are active (running or normal).
+    depth: Cell<usize>,
+}
+
 thread_local! {
-    /// The header of the coroutine running on this thread, null on the thread's own stack.
-    static CURRENT: Cell<*const Header> = const { Cell::new(ptr::null()) };
+    static CHAIN: Chain = const {
+        Chain {
+            current: Cell::new(ptr::null()),
+            depth: Cell::new(0),
+        }
+    };
 }
 
 /// Source of coroutine ids: unique in the process, never reused.
@@ -74,9 +87,9 @@ pub(crate) enum Closing {
 
 /// What every coroutine shares with its handles.
 ///
-/// Invariants: `status` is `Running` exactly while the coroutine is the value
-/// of [`CURRENT`], `Normal` while it is further up the chain, and changes only
-/// through [`enter`] and [`leave`]. `depth` is meaningful
+/// Invariants: the stored `status` is `Running` exactly while the coroutine
+/// is active (it reads `Normal` when it is not also the chain's current one),
+/// and changes only through [`enter`] and [`leave`]. `resumer` is meaningful
 /// only while the coroutine is active.
 pub(crate) struct Header {
     /// Process-unique id, for `Handle::id` and equality.
@@ -93,9 +106,6 @@ pub(crate) struct Header {
     /// The coroutine that resumed this one, null for the thread's own stack;
     /// meaningful only while this one is active.
     resumer: Cell<*const Header>,
-    /// Position in the thread's chain: 1 for a coroutine resumed from the
-    /// thread's own stack.
-    depth: Cell<usize>,
     /// Top of the stack of a stackful coroutine; null for a stackless one,
     /// where the free `suspend` cannot work.
     stack_top: *mut u8,
@@ -123,7 +133,6 @@ impl Header {
             closing: Cell::new(Closing::No),
             resumed_panicking: Cell::new(false),
             resumer: Cell::new(ptr::null()),
-            depth: Cell::new(0),
             stack_top,
             stack_size,
             types,
@@ -133,7 +142,17 @@ impl Header {
 
     #[inline]
     pub(crate) fn status(&self) -> Status {
-        self.status.get()
+        match self.status.get() {
+            Status::Running if !is_current(self) => Status::Normal,
+            status => status,
+        }
+    }
+
+    /// Records whether the thread is panicking as the coroutine is resumed
+    /// (see [`unwinding`](Self::unwinding)).
+    #[inline]
+    pub(crate) fn note_panicking(&self) {
+        self.resumed_panicking.set(std::thread::panicking());
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
@@ -199,36 +218,34 @@ impl Header {
 
 /// Makes `header` this thread's running coroutine, after checking that it may
 /// run: it must be suspended, and (when `limited`) the chain must stay within
-/// [`MAX_NESTING`]. The resumer, if a coroutine, becomes `Normal`.
+/// [`MAX_NESTING`]. The resumer, if a coroutine, now reads `Normal`.
 ///
 /// On error nothing has changed.
 #[inline(always)]
 pub(crate) fn enter(header: &Header, limited: bool) -> Result<(), Error> {
-    match header.status.get() {
-        Status::Suspended => {}
-        Status::Dead => return Err(Error::Dead),
-        Status::Running | Status::Normal => return Err(Error::NotSuspended),
+    if header.status.get() != Status::Suspended {
+        return Err(refusal(header));
     }
-    CURRENT.with(|current| {
-        let resumer = current.get();
-        // SAFETY: a non-null CURRENT is the header of a coroutine that is
-        // active on this thread; its owner is inside `resume` or `close`,
-        // holding the `Rc`, so the header is alive.
-        let resumer_header = unsafe { resumer.as_ref() };
-        let depth = resumer_header.map_or(0, |r| r.depth.get()) + 1;
-        if limited && depth > MAX_NESTING {
+    CHAIN.with(|chain| {
+        let depth = chain.depth.get();
+        if limited && depth >= MAX_NESTING {
             return Err(Error::TooDeep);
         }
-        if let Some(r) = resumer_header {
-            r.status.set(Status::Normal);
-        }
-        header.depth.set(depth);
-        header.resumer.set(resumer);
-        header.resumed_panicking.set(std::thread::panicking());
+        chain.depth.set(depth + 1);
+        header.resumer.set(chain.current.get());
         header.status.set(Status::Running);
-        current.set(header);
+        chain.current.set(header);
         Ok(())
     })
+}
+
+/// Why a coroutine that is not suspended cannot be resumed.
+#[cold]
+fn refusal(header: &Header) -> Error {
+    match header.status.get() {
+        Status::Dead => Error::Dead,
+        _ => Error::NotSuspended,
+    }
 }
 
 /// Gives the thread back to the coroutine's resumer after it suspended
@@ -237,21 +254,25 @@ pub(crate) fn enter(header: &Header, limited: bool) -> Result<(), Error> {
 pub(crate) fn leave(header: &Header, status: Status) {
     debug_assert!(matches!(status, Status::Suspended | Status::Dead));
     header.status.set(status);
-    let resumer = header.resumer.get();
-    CURRENT.with(|current| current.set(resumer));
-    // SAFETY: as in `enter`: the resumer is active, so its header is alive.
-    if let Some(r) = unsafe { resumer.as_ref() } {
-        r.status.set(Status::Running);
-    }
+    CHAIN.with(|chain| {
+        chain.current.set(header.resumer.get());
+        chain.depth.set(chain.depth.get() - 1);
+    });
+}
+
+/// True if `header` is the running coroutine's.
+#[inline]
+pub(crate) fn is_current(header: &Header) -> bool {
+    CHAIN.with(|chain| ptr::eq(chain.current.get(), header))
 }
 
 /// Calls `f` with the running coroutine's header, or `None` on the thread's
 /// own stack.
 #[inline]
 pub(crate) fn with_current<T>(f: impl FnOnce(Option<&Header>) -> T) -> T {
-    // SAFETY: a non-null CURRENT is alive (see `enter`), and the reference
+    // SAFETY: a non-null current header is alive (see `enter`), and the reference
     // does not outlive this call, during which the coroutine stays running.
-    CURRENT.with(|current| f(unsafe { current.get().as_ref() }))
+    CHAIN.with(|chain| f(unsafe { chain.current.get().as_ref() }))
 }
 
 /// A handle to the running coroutine (Lua's `coroutine.running`), or `None`
@@ -268,12 +289,12 @@ pub(crate) fn with_current<T>(f: impl FnOnce(Option<&Header>) -> T) -> T {
 /// assert_ne!(id, 0);
 /// ```
 pub fn running() -> Option<Handle> {
-    CURRENT.with(|current| {
-        let header = current.get();
+    CHAIN.with(|chain| {
+        let header = chain.current.get();
         if header.is_null() {
             return None;
         }
-        // SAFETY: CURRENT always points into an `Rc<Header>` allocation (the
+        // SAFETY: the chain's current always points into an `Rc<Header>` allocation (the
         // backends store `&*rc`), which is alive while the coroutine runs; we
         // add the strong count that the new `Rc` will own.
         Some(Handle(unsafe {
@@ -309,7 +330,7 @@ impl Handle {
     /// The coroutine's current state.
     #[inline]
     pub fn status(&self) -> Status {
-        self.0.status.get()
+        self.0.status()
     }
 
     /// A number that identifies the coroutine in this process; never reused.
@@ -344,6 +365,6 @@ impl fmt::Debug for Handle {
         if let Some(name) = self.0.name() {
             s.field("name", &name);
         }
-        s.field("status", &self.0.status.get()).finish()
+        s.field("status", &self.0.status()).finish()
     }
 }

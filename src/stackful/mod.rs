@@ -63,7 +63,8 @@ use stack::Stack;
 /// me.resume(()).unwrap();
 /// ```
 pub struct Coroutine<I = (), Y = (), R = ()> {
-    /// Shared with handles; `CURRENT` points at it while this coroutine runs.
+    /// Shared with handles; the thread's chain points at it while this
+    /// coroutine runs.
     header: Rc<Header>,
     /// The stack, until the coroutine dies and gives it back to the pool.
     stack: Option<Stack>,
@@ -158,9 +159,10 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     ///   are already active on this thread (the coroutine is left untouched);
     /// - [`Error::Panic`] if the body panicked: the coroutine is now dead, and
     ///   the panic does not unwind into the caller.
-    #[inline]
+    #[inline(always)]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
         current::enter(&self.header, true)?;
+        self.header.note_panicking();
         let input = ManuallyDrop::new(input);
         // SAFETY: the coroutine is suspended (checked by `enter`), so `sp` is
         // its saved continuation; the other side reads `input` exactly once.
@@ -178,8 +180,20 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             // which stays put while it is suspended, and never reads it again.
             return Ok(Resumed::Yield(unsafe { (value as *const Y).read() }));
         }
-        current::leave(&self.header, Status::Dead);
         // SAFETY: a finishing coroutine passes the address of its completion.
+        unsafe { self.finished(value) }
+    }
+
+    /// The rest of a resume after which the body finished: kept out of line
+    /// so the suspension path stays small enough to inline.
+    ///
+    /// # Safety
+    /// `value` must be the word the coroutine passed to `switch_final`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn finished(&mut self, value: usize) -> Result<Resumed<Y, R>, Error> {
+        current::leave(&self.header, Status::Dead);
+        // SAFETY: promised by the caller.
         match unsafe { self.finish(value) } {
             Completion::Return(value) => Ok(Resumed::Return(value)),
             Completion::Panic(payload) => Err(Error::Panic(payload)),
@@ -259,6 +273,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             return self.drop_unstarted();
         }
         current::enter(&self.header, false)?;
+        self.header.note_panicking();
         self.header.set_closing(Closing::Unwind);
         // A caught panic of a value the body yielded while closing.
         let mut late_panic = None;

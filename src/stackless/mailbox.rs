@@ -59,9 +59,10 @@ pub(super) fn lend<I, Y, T>(header: &Header, slot: &mut Slot<I, Y>, poll: impl F
 /// suspension was polled by something other than its own `resume`).
 #[inline]
 pub(super) fn with_slot<I, Y, T>(header: &Header, f: impl FnOnce(&mut Slot<I, Y>) -> T) -> T {
-    let running = current::with_current(|current| current.is_some_and(|c| ptr::eq(c, header)));
+    // A lent mailbox means the coroutine is inside a poll by its resume;
+    // being the chain's current one means that poll is what runs now.
     let mailbox = header.mailbox();
-    if !running || mailbox.is_null() {
+    if mailbox.is_null() || !current::is_current(header) {
         panic!("a stackless coroutine's suspension was awaited outside its own resume");
     }
     // SAFETY: only `lend` sets a non-null mailbox, for the length of a poll
