@@ -7,7 +7,8 @@
 //! Each chapter shows one feature, prints what happens and says why, in the
 //! order a newcomer meets them: generators, values flowing both ways, the
 //! four statuses, errors, closing, suspending from plain code, the nesting
-//! limit, suspending through C code, and a first timing. The code is meant to
+//! limit, suspending through C code, the stackless backend, and a first
+//! timing of both backends. The code is meant to
 //! be read alongside its output.
 
 use std::cmp::Ordering;
@@ -16,6 +17,7 @@ use std::hint::black_box;
 use std::panic;
 use std::time::Instant;
 
+use coro::stackless::{self, Yielder};
 use coro::{Builder, Coroutine, Error, MAX_NESTING, MIN_STACK_SIZE, Resumed, Status};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     suspending_from_plain_code()?;
     nesting_limit()?;
     sorting_through_c()?;
+    stackless()?;
     first_timing()?;
     println!();
     println!("End of the tour. Next: `cargo test --workspace`, and the crate's");
@@ -497,6 +500,77 @@ fn sorting_through_c() -> Result<(), Error> {
 
 // 9 ---------------------------------------------------------------------------
 
+/// A nested async callee: it suspends on behalf of the body that awaits it.
+async fn countdown(yielder: &Yielder<(), String>, from: u32) {
+    for n in (1..=from).rev() {
+        yielder.suspend(format!("{n}...")).await;
+    }
+}
+
+/// A plain (not async) function called from a stackless body: it cannot
+/// suspend, and the free `coro::suspend` says so.
+fn plain_helper() -> Result<(), Error> {
+    coro::suspend::<(), String>("from a plain fn".to_string())
+}
+
+fn stackless() -> Result<(), Error> {
+    chapter(
+        9,
+        "No stack at all: the stackless backend",
+        "coro::stackless::Coroutine has the same model — statuses, errors, close,
+         the nesting limit, into_iter() — but its body is an `async` block. The
+         compiler turns it into a heap frame holding only the locals that live
+         across a suspension (the C++20 model), and every `.await` of
+         yielder.suspend(v) is a continuation point: Lua 5.2's lua_callk,
+         written by the compiler.",
+    );
+
+    let mut launch = stackless::Coroutine::new(|yielder: Yielder<(), String>, ()| async move {
+        countdown(&yielder, 3).await;
+        let plain = plain_helper();
+        yielder
+            .suspend(format!("a plain fn tried to suspend: {plain:?}"))
+            .await;
+        "liftoff"
+    });
+    loop {
+        match launch.resume(())? {
+            Resumed::Yield(text) => println!("    yield: {text}"),
+            Resumed::Return(text) => {
+                println!("    return: {text}; status {}", launch.status());
+                break;
+            }
+        }
+    }
+    let message = Error::AcrossBoundary.to_string();
+    println!("Only async frames can suspend. Synchronous code inside the body —");
+    println!("a plain fn, or a closure handed to an iterator adapter — gets");
+    println!("Err(AcrossBoundary): \"{message}\",");
+    println!("Lua's words for the same rule.");
+
+    let squares: Vec<u64> = stackless::Coroutine::new(|y: Yielder<(), u64>, ()| async move {
+        for n in 1..=5 {
+            y.suspend(n * n).await;
+        }
+    })
+    .into_iter()
+    .collect();
+    println!("    a stackless generator, collected: {squares:?}");
+
+    println!();
+    println!("Side by side:");
+    println!("    stackful   any frame can suspend, C frames included; costs a stack");
+    println!("               (one touched page resident, a guard page, a mapping)");
+    println!("    stackless  only async frames can suspend; costs a heap frame of");
+    println!(
+        "               a few dozen bytes ({} bytes for the handle itself)",
+        std::mem::size_of::<stackless::Coroutine<(), u64, ()>>()
+    );
+    Ok(())
+}
+
+// 10 --------------------------------------------------------------------------
+
 /// The function the timings compare with: one real call, never inlined.
 #[inline(never)]
 fn add_one(x: u64) -> u64 {
@@ -518,12 +592,13 @@ fn time_per_op(iterations: u64, mut op: impl FnMut(u64)) -> f64 {
 
 fn first_timing() -> Result<(), Error> {
     chapter(
-        9,
+        10,
         "A first timing",
         "What does a coroutine cost? Below, a resume + suspend round trip, and the
          creation and run to completion of a coroutine (its stack reused from the
-         thread's pool), each timed against a plain function call. For comparisons
-         with other libraries, see the README's Performance section.",
+         thread's pool, or its frame allocated), for both backends, each timed
+         against a plain function call. For comparisons with other libraries,
+         see the README's Performance section.",
     );
 
     // Unoptimised builds are far slower: run less, and say so.
@@ -551,16 +626,38 @@ fn first_timing() -> Result<(), Error> {
         black_box(once.resume(black_box(i)).is_ok());
     });
 
-    println!("    plain function call          {call:>7.1} ns");
+    let mut plus_one_stackless =
+        stackless::Coroutine::new(|yielder: Yielder<u64, u64>, mut x| async move {
+            loop {
+                x = yielder.suspend(x + 1).await;
+            }
+        });
+    let round_trip_stackless = time_per_op(runs * 2_000_000, |i| {
+        black_box(plus_one_stackless.resume(black_box(i)).is_ok());
+    });
+    assert_eq!(plus_one_stackless.resume(41)?, Resumed::Yield(42));
+
+    let create_run_stackless = time_per_op(runs * 500_000, |i| {
+        let mut once =
+            stackless::Coroutine::new(|_: Yielder<u64, ()>, x: u64| async move { x + 1 });
+        black_box(once.resume(black_box(i)).is_ok());
+    });
+
+    println!("    plain function call            {call:>7.1} ns");
+    println!("                                   stackful             stackless");
     println!(
-        "    resume + suspend round trip  {round_trip:>7.1} ns   ({:.1}x a call)",
-        round_trip / call
+        "    resume + suspend round trip  {round_trip:>7.1} ns ({:>4.1}x)   {round_trip_stackless:>7.1} ns ({:>4.1}x)",
+        round_trip / call,
+        round_trip_stackless / call
     );
     println!(
-        "    create + run to completion   {create_run:>7.1} ns   ({:.1}x a call)",
-        create_run / call
+        "    create + run to completion   {create_run:>7.1} ns ({:>4.1}x)   {create_run_stackless:>7.1} ns ({:>4.1}x)",
+        create_run / call,
+        create_run_stackless / call
     );
-    println!("A round trip is two stack switches plus Lua's bookkeeping (statuses,");
-    println!("the chain of active coroutines, the nesting limit).");
+    println!("(in parentheses: multiples of a plain call)");
+    println!("A stackful round trip is two stack switches plus Lua's bookkeeping");
+    println!("(statuses, the chain of active coroutines, the nesting limit); a");
+    println!("stackless one is one poll of the frame plus the same bookkeeping.");
     Ok(())
 }
