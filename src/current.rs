@@ -323,6 +323,17 @@ pub fn is_yieldable() -> bool {
 ///
 /// A handle keeps working after the coroutine is gone (its status is then
 /// `Dead`). Handles compare equal exactly when they observe the same coroutine.
+/// Equality and hashing use only the id, so a `HashSet<Handle>` is sound
+/// although the status inside changes (clippy's `mutable_key_type` lint does
+/// not know that).
+///
+/// A handle stays on the thread of its coroutine:
+///
+/// ```compile_fail
+/// let co = coro::Coroutine::<(), (), ()>::new(|_, ()| {});
+/// let handle = co.handle();
+/// std::thread::spawn(move || handle.status());
+/// ```
 #[derive(Clone)]
 pub struct Handle(pub(crate) Rc<Header>);
 
