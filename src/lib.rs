@@ -85,7 +85,9 @@
 //! keeps up to 64 freed stacks for reuse, so creating a coroutine costs no
 //! system call in the common case. The memory is reserved, not committed: a
 //! suspended trivial coroutine costs one touched page. Overflowing the stack
-//! hits the guard page and kills the process, as an overflow does anywhere.
+//! hits the guard page: the process prints
+//! `coroutine '<name>' has overflowed its stack of <size> KiB` and aborts, as
+//! Rust does when a thread overflows its stack.
 //!
 //! # Threads
 //!
