@@ -156,33 +156,83 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             }))
         });
         match polled {
-            Ok(Poll::Pending) if !slot.clash && slot.yielded.is_some() => {
+            Ok(Poll::Pending) if !slot.clash && slot.yielded.is_some() && slot.input.is_none() => {
                 current::leave(&self.header, Status::Suspended);
                 Ok(Resumed::Yield(slot.yielded.take().expect("checked above")))
             }
-            Ok(Poll::Pending) => {
-                // Dropped while still entered, as `close` does, so the
-                // frame's destructors see their own coroutine running.
-                let _ = self.drop_frame();
-                current::leave(&self.header, Status::Dead);
-                Err(if slot.clash {
-                    Error::SuspendClash
-                } else {
-                    Error::ForeignAwait
-                })
-            }
-            Ok(Poll::Ready(value)) => {
-                current::leave(&self.header, Status::Dead);
-                self.frame = None;
-                Ok(Resumed::Return(value))
-            }
+            polled => self.ended(polled, slot),
+        }
+    }
+
+    /// The rest of a resume that did not end in a plain suspension, while the
+    /// coroutine is still entered. Kept out of line so the suspension path
+    /// stays small.
+    ///
+    /// Nothing here may unwind into the resumer: every value the resume will
+    /// not hand out (an input no suspension took, a value suspended with in a
+    /// clash or abandoned, the frame) is dropped under `catch_unwind`, while
+    /// the coroutine still counts as running.
+    #[cold]
+    #[inline(never)]
+    fn ended(
+        &mut self,
+        polled: std::thread::Result<Poll<R>>,
+        slot: Slot<I, Y>,
+    ) -> Result<Resumed<Y, R>, Error> {
+        let Slot {
+            input,
+            yielded,
+            clash,
+        } = slot;
+        // An input no suspension took: the body abandoned the suspension it
+        // was meant for (a `select`). A panic dropping it kills the
+        // coroutine like any panic during a resume.
+        let input_panic = discard(input);
+        if let (Ok(Poll::Pending), Some(_), false, None) = (&polled, &yielded, clash, &input_panic)
+        {
+            current::leave(&self.header, Status::Suspended);
+            return Ok(Resumed::Yield(yielded.expect("matched above")));
+        }
+        // The coroutine dies. Its first error wins; a panic while dropping
+        // what it leaves behind is its error only if it has no other.
+        let suspended = yielded.is_some();
+        let yielded_panic = discard(yielded);
+        let result = match polled {
+            // The unwind already dropped the frame's live locals; the body
+            // may still be a hand-written future with a `Drop` of its own.
             Err(payload) => {
-                current::leave(&self.header, Status::Dead);
-                // The unwind already dropped the frame's live locals.
-                self.frame = None;
+                let _ = self.drop_frame();
                 Err(Error::Panic(PanicPayload::new(payload)))
             }
-        }
+            Ok(Poll::Ready(value)) => {
+                let frame_panic = self.drop_frame().err();
+                match input_panic.or(yielded_panic) {
+                    Some(payload) => {
+                        discard(value);
+                        Err(Error::Panic(payload))
+                    }
+                    None => match frame_panic {
+                        Some(err) => {
+                            discard(value);
+                            Err(err)
+                        }
+                        None => Ok(Resumed::Return(value)),
+                    },
+                }
+            }
+            Ok(Poll::Pending) => {
+                let _ = self.drop_frame();
+                Err(match input_panic {
+                    _ if clash => Error::SuspendClash,
+                    // It suspended, but dropping the input it abandoned
+                    // panicked.
+                    Some(payload) if suspended => Error::Panic(payload),
+                    _ => Error::ForeignAwait,
+                })
+            }
+        };
+        current::leave(&self.header, Status::Dead);
+        result
     }
 
     /// Drops the frame, catching a panicking destructor.
@@ -272,6 +322,15 @@ impl<Y, R> IntoIterator for Coroutine<(), Y, R> {
     fn into_iter(self) -> IntoIter<Self> {
         IntoIter::new(self)
     }
+}
+
+/// Drops `value`, catching a panic of its destructor. The panic hook has
+/// already reported such a panic; the payload is returned for the caller to
+/// report as an error when it has none more telling.
+fn discard<T>(value: T) -> Option<PanicPayload> {
+    panic::catch_unwind(AssertUnwindSafe(|| drop(value)))
+        .err()
+        .map(PanicPayload::new)
 }
 
 /// The body's way to suspend its coroutine (Lua's `coroutine.yield`):
