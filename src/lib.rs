@@ -38,6 +38,9 @@
 //! | `error(e)` in the body | a panic: `Err(`[`Error::Panic`]`)`, the coroutine is dead |
 //! | `LUAI_MAXCCALLS` (200) | [`MAX_NESTING`], [`Error::TooDeep`] |
 //!
+//! Every Lua behaviour, and whether coro matches it, rules it out at compile
+//! time or (rarely, with a reason) differs: [`differences`].
+//!
 //! # Values
 //!
 //! The first `resume(input)` passes `input` as the body's argument; every later
@@ -102,6 +105,9 @@
 //! | x86_64 (System V ABI) | Linux, the BSDs |
 //!
 //! Other targets fail to compile with a clear message.
+
+#[doc = include_str!("../docs/differences.md")]
+pub mod differences {}
 
 mod current;
 mod error;
