@@ -1,5 +1,10 @@
-//! `Builder`: names, stack sizes, big captures, and the `Debug` output of the
-//! stackful types.
+//! `Builder`: names, stack sizes, big captures, and the `Debug` output of
+//! named coroutines.
+//!
+//! Stackful only: names and stack sizes are what `Builder` configures, and a
+//! stackless coroutine has neither (its frame is a heap allocation of exactly
+//! the size the compiler computed). The `Debug` output both backends share is
+//! checked in the conformance suite (tests/conformance/status.rs).
 
 mod common;
 
@@ -274,12 +279,26 @@ fn builder_is_reusable() {
     );
 }
 
-// `Debug` of a `Yielder` and of a generator say what they are.
+// `Debug` of a named coroutine's handle, and of a generator over one, shows
+// the name along with the id and the status.
 #[test]
-fn debug_of_yielder_and_generator() {
-    let mut co = Coroutine::<(), (), String>::new(|y, ()| format!("{y:?}"));
-    let text = co.resume(()).unwrap().returned().unwrap();
-    assert!(text.contains("Yielder"), "{text}");
+fn debug_shows_names() {
+    let mut co = Builder::new()
+        .name("reader")
+        .build(|y: &Yielder<(), ()>, ()| y.suspend(()))
+        .unwrap();
+    let handle = co.handle();
+    assert_eq!(handle.name(), Some("reader"));
+    let text = format!("{handle:?}");
+    assert!(text.contains("Handle"), "{text}");
+    assert!(text.contains(&handle.id().to_string()), "{text}");
+    assert!(text.contains("reader"), "{text}");
+    assert!(text.contains("Suspended"), "{text}");
+    co.resume(()).unwrap();
+    drop(co);
+    let text = format!("{handle:?}");
+    assert!(text.contains("Dead"), "{text}");
+    assert!(text.contains("reader"), "{text}");
 
     let generator = Builder::new()
         .name("gen")

@@ -1,14 +1,19 @@
 //! Suspending inside `std::panic::catch_unwind`: Lua 5.2's yieldable
 //! `pcall`. A body can suspend inside a `catch_unwind`, later panic there and
-//! catch it, and carry on suspending.
+//! catch it, and carry on suspending; a body can even catch the forced unwind
+//! with which `close` destroys its stack.
+//!
+//! Stackful only: `catch_unwind` takes a plain closure, so a stackless body
+//! cannot suspend inside one (an `.await` is only allowed in async code), and
+//! a stackless `close` drops the frame without unwinding it, so there is
+//! nothing to catch. What both backends share about panics in flight is in
+//! the conformance suite (tests/conformance/during_unwind.rs).
 
 mod common;
 
-use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
-use std::rc::Rc;
 
-use common::Log;
+use common::{Log, Tracker};
 use coro::{Coroutine, Error, Resumed, Status, Yielder};
 
 /// Records, when dropped, whether a panic was unwinding through it.
@@ -130,46 +135,6 @@ fn handler_gets_the_value_of_a_panic_after_a_yield() {
     );
 }
 
-// Lua scenario 14, in a stackful coroutine's terms: where suspension is
-// impossible (a destructor running during a caught panic on the coroutine's
-// own stack) the free suspend fails with AcrossBoundary and `is_yieldable`
-// is false; the coroutine is still usable afterwards.
-#[test]
-fn no_suspension_from_a_destructor_during_a_panic() {
-    struct TryToSuspend(Rc<RefCell<Vec<String>>>);
-    impl Drop for TryToSuspend {
-        fn drop(&mut self) {
-            let mut log = self.0.borrow_mut();
-            log.push(format!("yieldable={}", coro::is_yieldable()));
-            match coro::suspend::<(), &'static str>("from a destructor") {
-                Ok(()) => log.push("suspended".into()),
-                Err(e) => log.push(e.to_string()),
-            }
-        }
-    }
-    let log: Rc<RefCell<Vec<String>>> = Rc::default();
-    let l = log.clone();
-    let mut co = Coroutine::new(move |y: &Yielder<(), &'static str>, ()| {
-        let caught = panic::catch_unwind(AssertUnwindSafe(|| {
-            let _t = TryToSuspend(l);
-            panic!("unwinding");
-        }));
-        assert!(caught.is_err());
-        assert!(coro::is_yieldable());
-        y.suspend("still usable");
-        "done"
-    });
-    assert_eq!(co.resume(()).unwrap(), Resumed::Yield("still usable"));
-    assert_eq!(
-        *log.borrow(),
-        [
-            "yieldable=false",
-            "attempt to yield across a C-call boundary"
-        ]
-    );
-    assert_eq!(co.resume(()).unwrap(), Resumed::Return("done"));
-}
-
 // A body suspended inside `catch_unwind` that passes on what it does not
 // recognise (`resume_unwind`) is closed normally: its destructors run and
 // close succeeds.
@@ -240,111 +205,47 @@ fn nested_catch_unwind_in_nested_coroutines() {
     assert!(!std::thread::panicking());
 }
 
-// A coroutine resumed by a destructor while a panic unwinds the *resumer's*
-// stack is not itself unwinding: it can suspend (DESIGN: suspension is refused
-// only while a panic is in flight on the coroutine's own stack, and
-// `is_yieldable` is true in any running coroutine that is not unwinding).
+// A body that catches the close's unwind and returns anyway: the coroutine
+// is still dead, close succeeds, and the returned value is dropped.
 #[test]
-fn coroutine_resumed_from_a_destructor_during_a_panic_can_suspend() {
-    struct Drive(Rc<RefCell<Vec<String>>>);
-    impl Drop for Drive {
-        fn drop(&mut self) {
-            let mut co = Coroutine::<(), u8, u8>::new(|y, ()| {
-                y.suspend(u8::from(coro::is_yieldable()));
-                y.suspend(2);
-                3
-            });
-            let mut log = self.0.borrow_mut();
-            for _ in 0..3 {
-                log.push(match co.resume(()) {
-                    Ok(r) => format!("{r:?}"),
-                    Err(e) => format!("error: {e}"),
-                });
-            }
-        }
-    }
-    let log: Rc<RefCell<Vec<String>>> = Rc::default();
-    let l = log.clone();
-    let caught = panic::catch_unwind(AssertUnwindSafe(move || {
-        let _d = Drive(l);
-        panic!("the resumer's own panic");
-    }));
-    assert!(caught.is_err());
-    assert_eq!(*log.borrow(), ["Yield(1)", "Yield(2)", "Return(3)"]);
-}
-
-// The same from inside a coroutine: its destructor, run by a panic it
-// catches, drives a generator to the end.
-#[test]
-fn generator_driven_from_a_destructor_during_a_caught_panic() {
-    type Outcome = Rc<RefCell<Option<Result<Vec<u8>, Error>>>>;
-    struct Collect(Outcome);
-    impl Drop for Collect {
-        fn drop(&mut self) {
-            let mut co = Coroutine::<(), u8, ()>::new(|y, ()| {
-                for i in 0..3 {
-                    y.suspend(i);
-                }
-            });
-            let mut items = Vec::new();
-            let result = loop {
-                match co.resume(()) {
-                    Ok(Resumed::Yield(v)) => items.push(v),
-                    Ok(Resumed::Return(())) => break Ok(items),
-                    Err(e) => break Err(e),
-                }
-            };
-            *self.0.borrow_mut() = Some(result);
-        }
-    }
-    let slot: Outcome = Rc::default();
-    let s = slot.clone();
-    let mut co = Coroutine::<(), (), bool>::new(move |_, ()| {
-        panic::catch_unwind(AssertUnwindSafe(|| {
-            let _c = Collect(s);
-            panic!("caught in the body");
-        }))
-        .is_err()
+fn body_that_swallows_the_close_still_dies() {
+    let tracker = Tracker::new();
+    let t = tracker.clone();
+    let mut co = Coroutine::new(move |y: &Yielder<(), ()>, ()| {
+        let caught = panic::catch_unwind(AssertUnwindSafe(|| y.suspend(())));
+        assert!(caught.is_err(), "the close unwinds the pending suspend");
+        // Suspending again is refused while closing.
+        assert!(matches!(
+            coro::suspend::<(), ()>(()),
+            Err(Error::AcrossBoundary)
+        ));
+        assert!(!coro::is_yieldable());
+        t.make()
     });
-    assert_eq!(co.resume(()).unwrap(), Resumed::Return(true));
-    match slot.borrow_mut().take() {
-        Some(Ok(items)) => assert_eq!(items, [0, 1, 2]),
-        other => panic!("the generator did not run to its end: {other:?}"),
-    }
+    co.resume(()).unwrap();
+    co.close().unwrap();
+    assert_eq!(co.status(), Status::Dead);
+    assert_eq!(tracker.made(), 1);
+    tracker.assert_all_dropped_once();
 }
 
-// The practical consequence, in a child process because it can abort: an
-// iterator over a generator, used in a destructor while a panic unwinds,
-// must work like any other iterator there.
+// A body that catches the close's unwind and then suspends through its
+// `Yielder`: that panics with Lua's message, and close returns the panic.
 #[test]
-fn generator_iterated_in_a_destructor_during_unwinding_does_not_abort() {
-    const NAME: &str = "generator_iterated_in_a_destructor_during_unwinding_does_not_abort";
-    if common::is_child(NAME) {
-        struct SumOnDrop;
-        impl Drop for SumOnDrop {
-            fn drop(&mut self) {
-                let g = Coroutine::<(), u32, ()>::new(|y, ()| {
-                    for i in 1..=10 {
-                        y.suspend(i);
-                    }
-                });
-                let sum: u32 = g.into_iter().sum();
-                println!("sum={sum}");
-            }
+fn yielder_suspend_during_close_panics_and_close_reports_it() {
+    let mut co = Coroutine::new(|y: &Yielder<(), u8>, ()| {
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| y.suspend(1)));
+        y.suspend(2);
+    });
+    assert_eq!(co.resume(()).unwrap(), Resumed::Yield(1));
+    match co.close() {
+        Err(Error::Panic(payload)) => {
+            assert_eq!(
+                payload.message(),
+                "attempt to yield across a C-call boundary"
+            );
         }
-        let caught = panic::catch_unwind(|| {
-            let _s = SumOnDrop;
-            panic!("unwinding past the generator");
-        });
-        assert!(caught.is_err());
-        return;
+        other => panic!("expected Error::Panic, got {other:?}"),
     }
-    let output = common::run_child(NAME);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("sum=55"),
-        "child failed: {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(co.status(), Status::Dead);
 }

@@ -2,6 +2,10 @@
 //! comparator (an `extern "C"` callback called by C code) suspends to ask the
 //! resumer for each comparison. Lua 5.4 refuses this ("attempt to yield
 //! across a C-call boundary", scenario 14); a stackful coroutine can do it.
+//!
+//! Stackful only: a C callback is a plain function, and a stackless body can
+//! only suspend from async frames; below C frames it gets exactly Lua's
+//! "attempt to yield across a C-call boundary".
 
 use std::cell::Cell;
 use std::cmp::Ordering;

@@ -1,5 +1,11 @@
 //! The free `coro::suspend`, Lua's global `coroutine.yield`: suspending the
 //! running coroutine from any depth of plain calls, without a `Yielder`.
+//!
+//! Stackful only: a stackless body can only suspend from async frames, by
+//! awaiting its `Yielder`; the free `suspend` in its synchronous code
+//! returns `Error::AcrossBoundary` (see the stackless tests,
+//! tests/stackless_*.rs). Where no coroutine runs at all, the free `suspend`
+//! fails the same way for both (tests/conformance/model.rs and status.rs).
 
 mod common;
 
@@ -82,29 +88,6 @@ fn free_suspend_and_yielder_mix() {
     assert_eq!(co.resume(20).unwrap(), Resumed::Yield(21));
     assert_eq!(co.resume(30).unwrap(), Resumed::Yield(31));
     assert_eq!(co.resume(40).unwrap(), Resumed::Return(1040));
-}
-
-// Lua scenario 1: on the main stack the free suspend fails with Lua's
-// message, and the value is dropped.
-#[test]
-fn outside_coroutine_on_the_main_stack() {
-    let tracker = Tracker::new();
-    let err = coro::suspend::<(), common::Tracked>(tracker.make()).unwrap_err();
-    assert!(matches!(err, Error::OutsideCoroutine), "{err:?}");
-    assert_eq!(err.to_string(), "attempt to yield from outside a coroutine");
-    tracker.assert_all_dropped_once();
-}
-
-// On a spawned thread's own stack as well, even while the spawning thread
-// has a coroutine running.
-#[test]
-fn outside_coroutine_on_another_thread() {
-    let mut co = Coroutine::<(), (), bool>::new(|_, ()| {
-        std::thread::spawn(|| matches!(coro::suspend::<(), ()>(()), Err(Error::OutsideCoroutine)))
-            .join()
-            .unwrap()
-    });
-    assert_eq!(co.resume(()).unwrap(), Resumed::Return(true));
 }
 
 // Wrong types give `TypeMismatch` naming both sides; the value is dropped and

@@ -6,6 +6,7 @@
 //! only for the pages the coroutine touches.
 
 mod pool;
+mod valgrind;
 
 use std::io;
 use std::ptr::NonNull;
@@ -28,6 +29,8 @@ pub(crate) struct Stack {
     top: NonNull<u8>,
     /// Usable bytes, a multiple of the page size (the guard page not counted).
     size: usize,
+    /// The id Valgrind gave the stack (0 when not running under Valgrind).
+    valgrind_id: usize,
 }
 
 impl Stack {
@@ -72,7 +75,14 @@ impl Stack {
         }
         // SAFETY: `base + len` is one past the end of the mapping, not null.
         let top = unsafe { NonNull::new_unchecked(base.cast::<u8>().add(len)) };
-        Ok(Stack { top, size })
+        // SAFETY: `top - size` is the bottom of the usable part we mapped.
+        let bottom = unsafe { top.as_ptr().sub(size) };
+        let valgrind_id = valgrind::register(bottom, top.as_ptr());
+        Ok(Stack {
+            top,
+            size,
+            valgrind_id,
+        })
     }
 
     /// One past the highest usable byte.
@@ -88,6 +98,7 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
+        valgrind::deregister(self.valgrind_id);
         let len = self.size + page_size();
         // SAFETY: the mapping made in `map` starts `len` bytes below `top`,
         // and no coroutine uses this stack any more (it is being dropped).

@@ -1,16 +1,15 @@
-//! `MAX_NESTING`, Lua's `LUAI_MAXCCALLS`: the 200th nested coroutine runs,
-//! the 201st resume fails with `TooDeep` and leaves its target suspended.
-
-mod common;
+// `MAX_NESTING`, Lua's `LUAI_MAXCCALLS`: the 200th nested coroutine runs,
+// the 201st resume fails with `TooDeep` and leaves its target suspended.
 
 use std::cell::RefCell;
-use std::panic;
+use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
 use common::Tracker;
-use coro::{Builder, Coroutine, Error, Handle, MAX_NESTING, Resumed, Status, Yielder};
+use coro::{Error, Handle, MAX_NESTING, Resumed, Status};
 
-/// Small stacks: 200 of them are alive at once in these tests.
+/// Small stacks for the stackful backend: 200 of them are alive at once in
+/// these tests.
 const STACK: usize = 64 * 1024;
 
 /// What the deepest coroutine of a chain saw.
@@ -35,24 +34,21 @@ fn level(
     chain: Rc<RefCell<Vec<Handle>>>,
     target: Rc<RefCell<Target>>,
 ) -> Coroutine<(), (), Deepest> {
-    Builder::new()
-        .stack_size(STACK)
-        .build(move |_: &Yielder<(), ()>, ()| {
-            chain.borrow_mut().push(coro::running().unwrap());
-            if depth < MAX_NESTING {
-                let mut next = level(depth + 1, chain, target);
-                return next.resume(()).unwrap().returned().unwrap();
-            }
-            let mut target = target.borrow_mut();
-            let refused = target.resume(());
-            Deepest {
-                depth,
-                chain: chain.borrow().iter().map(Handle::status).collect(),
-                refused,
-                target_status: target.status(),
-            }
-        })
-        .unwrap()
+    coroutine!(stack: STACK; (), (), Deepest; |_, ()| {
+        chain.borrow_mut().push(coro::running().unwrap());
+        if depth < MAX_NESTING {
+            let mut next = level(depth + 1, chain, target);
+            return next.resume(()).unwrap().returned().unwrap();
+        }
+        let mut target = target.borrow_mut();
+        let refused = target.resume(());
+        Deepest {
+            depth,
+            chain: chain.borrow().iter().map(Handle::status).collect(),
+            refused,
+            target_status: target.status(),
+        }
+    })
 }
 
 // The 200th nested coroutine runs; from it, resuming a 201st fails with
@@ -64,13 +60,10 @@ fn two_hundred_nested_run_and_the_next_is_refused() {
     let started = Rc::new(RefCell::new(false));
     let s = started.clone();
     let target: Rc<RefCell<Target>> = Rc::new(RefCell::new(
-        Builder::new()
-            .stack_size(STACK)
-            .build(move |_, ()| {
-                *s.borrow_mut() = true;
-                "target ran"
-            })
-            .unwrap(),
+        coroutine!(stack: STACK; (), (), &'static str; |_, ()| {
+            *s.borrow_mut() = true;
+            "target ran"
+        }),
     ));
     let chain: Rc<RefCell<Vec<Handle>>> = Rc::default();
     let mut first = level(1, chain.clone(), target.clone());
@@ -107,10 +100,7 @@ fn resume_at_depth(
     if n == 0 {
         return target.borrow_mut().resume(());
     }
-    let mut co = Builder::new()
-        .stack_size(STACK)
-        .build(move |_: &Yielder<(), ()>, ()| resume_at_depth(n - 1, target))
-        .unwrap();
+    let mut co = coroutine!(stack: STACK; (), (), _; |_, ()| resume_at_depth(n - 1, target));
     co.resume(()).unwrap().returned().unwrap()
 }
 
@@ -119,10 +109,7 @@ fn resume_at_depth(
 fn the_limit_is_exact() {
     let target = || {
         Rc::new(RefCell::new(
-            Builder::new()
-                .stack_size(STACK)
-                .build(|_, ()| "ran")
-                .unwrap(),
+            coroutine!(stack: STACK; (), (), &'static str; |_, ()| "ran"),
         ))
     };
     let ok = resume_at_depth(MAX_NESTING - 1, target());
@@ -136,14 +123,11 @@ fn the_limit_is_exact() {
 #[test]
 fn refused_target_keeps_its_place() {
     let target: Rc<RefCell<Coroutine<(), u32, u32>>> = Rc::new(RefCell::new(
-        Builder::new()
-            .stack_size(STACK)
-            .build(|y: &Yielder<(), u32>, ()| {
-                y.suspend(1);
-                y.suspend(2);
-                3
-            })
-            .unwrap(),
+        coroutine!(stack: STACK; (), u32, u32; |y, ()| {
+            suspend!(y, 1);
+            suspend!(y, 2);
+            3
+        }),
     ));
     assert_eq!(target.borrow_mut().resume(()).unwrap(), Resumed::Yield(1));
 
@@ -152,10 +136,7 @@ fn refused_target_keeps_its_place() {
             let mut t = target.borrow_mut();
             return matches!(t.resume(()), Err(Error::TooDeep)) && t.status() == Status::Suspended;
         }
-        let mut co = Builder::new()
-            .stack_size(STACK)
-            .build(move |_: &Yielder<(), ()>, ()| deep(n - 1, target))
-            .unwrap();
+        let mut co = coroutine!(stack: STACK; (), (), bool; |_, ()| deep(n - 1, target));
         co.resume(()).unwrap().returned().unwrap()
     }
     assert!(deep(MAX_NESTING, target.clone()));
@@ -170,17 +151,14 @@ fn input_of_a_too_deep_resume_is_dropped() {
     let tracker = Tracker::new();
     type T = Coroutine<common::Tracked, (), ()>;
     let target: Rc<RefCell<T>> = Rc::new(RefCell::new(
-        Builder::new().stack_size(STACK).build(|_, _t| {}).unwrap(),
+        coroutine!(stack: STACK; common::Tracked, (), (); |_, _t| {}),
     ));
     fn deep(n: usize, target: Rc<RefCell<T>>, tracker: Tracker) -> bool {
         if n == 0 {
             let refused = target.borrow_mut().resume(tracker.make());
             return matches!(refused, Err(Error::TooDeep));
         }
-        let mut co = Builder::new()
-            .stack_size(STACK)
-            .build(move |_: &Yielder<(), ()>, ()| deep(n - 1, target, tracker))
-            .unwrap();
+        let mut co = coroutine!(stack: STACK; (), (), bool; |_, ()| deep(n - 1, target, tracker));
         co.resume(()).unwrap().returned().unwrap()
     }
     assert!(deep(MAX_NESTING, target.clone(), tracker.clone()));
@@ -193,10 +171,7 @@ fn input_of_a_too_deep_resume_is_dropped() {
 /// Lua's `a = function(a) coroutine.wrap(a)(a) end`: each call makes a
 /// generator whose body calls it again, and runs it.
 fn recurse_through_wrap() {
-    let generator = Builder::new()
-        .stack_size(STACK)
-        .build(|_: &Yielder<(), ()>, ()| recurse_through_wrap())
-        .unwrap();
+    let generator = coroutine!(stack: STACK; (), (), (); |_, ()| recurse_through_wrap());
     generator.into_iter().next();
 }
 
@@ -213,10 +188,7 @@ fn recursive_wrap_ends_in_too_deep() {
     assert!(coro::running().is_none());
     // The thread's chain is empty again: a fresh chain can reach the limit.
     let target = Rc::new(RefCell::new(
-        Builder::new()
-            .stack_size(STACK)
-            .build(|_, ()| "ran again")
-            .unwrap(),
+        coroutine!(stack: STACK; (), (), &'static str; |_, ()| "ran again"),
     ));
     assert_eq!(
         resume_at_depth(MAX_NESTING - 1, target).unwrap(),
@@ -229,13 +201,10 @@ fn recursive_wrap_ends_in_too_deep() {
 // chain that suspends and is resumed many times.
 #[test]
 fn limit_counts_only_active_coroutines() {
-    let mut co = Coroutine::<(), (), usize>::new(|_, ()| {
+    let mut co = coroutine!((), (), usize; |_, ()| {
         let mut done = 0;
         for _ in 0..1000 {
-            let mut child = Builder::new()
-                .stack_size(STACK)
-                .build(|_: &Yielder<(), ()>, ()| 1usize)
-                .unwrap();
+            let mut child = coroutine!(stack: STACK; (), (), usize; |_, ()| 1usize);
             done += child.resume(()).unwrap().returned().unwrap();
         }
         done
@@ -244,24 +213,21 @@ fn limit_counts_only_active_coroutines() {
 
     // A suspended chain 150 deep, resumed 20 times from the top.
     fn chain(n: usize) -> Coroutine<(), usize, usize> {
-        Builder::new()
-            .stack_size(STACK)
-            .build(move |y: &Yielder<(), usize>, ()| {
-                if n == 1 {
-                    for i in 0..20 {
-                        y.suspend(i);
-                    }
-                    return 20;
+        coroutine!(stack: STACK; (), usize, usize; |y, ()| {
+            if n == 1 {
+                for i in 0..20 {
+                    suspend!(y, i);
                 }
-                let mut inner = chain(n - 1);
-                loop {
-                    match inner.resume(()).unwrap() {
-                        Resumed::Yield(v) => y.suspend(v),
-                        Resumed::Return(r) => return r,
-                    }
+                return 20;
+            }
+            let mut inner = chain(n - 1);
+            loop {
+                match inner.resume(()).unwrap() {
+                    Resumed::Yield(v) => suspend!(y, v),
+                    Resumed::Return(r) => return r,
                 }
-            })
-            .unwrap()
+            }
+        })
     }
     let mut top = chain(150);
     for i in 0..20 {
@@ -278,19 +244,16 @@ fn close_at_the_limit() {
     fn deep(n: usize, log: common::Log) -> bool {
         if n == 0 {
             let l = log.clone();
-            let mut victim = Coroutine::<(), (), ()>::new(move |y, ()| {
+            let mut victim = coroutine!((), (), (); |y, ()| {
                 let _n = l.noisy("victim local");
-                y.suspend(());
+                suspend!(y, ());
             });
             // From the 200th level it cannot be resumed, but it can be closed.
             return matches!(victim.resume(()), Err(Error::TooDeep))
                 && victim.close().is_ok()
                 && victim.status() == Status::Dead;
         }
-        let mut co = Builder::new()
-            .stack_size(STACK)
-            .build(move |_: &Yielder<(), ()>, ()| deep(n - 1, log))
-            .unwrap();
+        let mut co = coroutine!(stack: STACK; (), (), bool; |_, ()| deep(n - 1, log));
         co.resume(()).unwrap().returned().unwrap()
     }
     assert!(deep(MAX_NESTING, log.clone()));
@@ -300,9 +263,9 @@ fn close_at_the_limit() {
     // A started, suspended victim, closed from the 200th level.
     let started: Rc<RefCell<Option<Coroutine>>> = Rc::default();
     let l = log.clone();
-    let mut victim = Coroutine::<(), (), ()>::new(move |y, ()| {
+    let mut victim = coroutine!((), (), (); |y, ()| {
         let _n = l.noisy("victim local");
-        y.suspend(());
+        suspend!(y, ());
     });
     victim.resume(()).unwrap();
     *started.borrow_mut() = Some(victim);
@@ -312,12 +275,96 @@ fn close_at_the_limit() {
             let v = v.as_mut().unwrap();
             return v.close().is_ok() && v.status() == Status::Dead;
         }
-        let mut co = Builder::new()
-            .stack_size(STACK)
-            .build(move |_: &Yielder<(), ()>, ()| deep_close(n - 1, victim))
-            .unwrap();
+        let mut co = coroutine!(stack: STACK; (), (), bool; |_, ()| deep_close(n - 1, victim));
         co.resume(()).unwrap().returned().unwrap()
     }
     assert!(deep_close(MAX_NESTING, started));
     assert_eq!(log.entries(), ["victim local"]);
+}
+
+/// Runs `f` in the innermost of `n` nested coroutines, so that `f` runs at
+/// depth `n` (on the thread's own stack for 0).
+fn at_depth<T: 'static>(n: usize, f: Box<dyn FnOnce() -> T>) -> T {
+    if n == 0 {
+        return f();
+    }
+    let mut co = coroutine!(stack: STACK; (), (), T; |_, ()| at_depth(n - 1, f));
+    co.resume(()).unwrap().returned().unwrap()
+}
+
+// Closing enters the closed coroutine, so it counts in the chain while its
+// destructors run: closed from the 200th level, a destructor that resumes
+// another coroutine would make that one the 202nd, and is refused; closed
+// from the 198th, the resumed one is the 200th and runs.
+#[test]
+fn destructor_run_by_a_close_at_the_limit_cannot_resume() {
+    type Other = Rc<RefCell<Coroutine<(), u32, ()>>>;
+    type Outcomes = Rc<RefCell<Vec<String>>>;
+    struct ResumeOnDrop(Other, Outcomes);
+    impl Drop for ResumeOnDrop {
+        fn drop(&mut self) {
+            let outcome = match self.0.borrow_mut().resume(()) {
+                Ok(r) => format!("{r:?}"),
+                Err(e) => format!("error: {e}"),
+            };
+            self.1.borrow_mut().push(outcome);
+        }
+    }
+    let other: Other = Rc::new(RefCell::new(coroutine!((), u32, (); |y, ()| {
+        suspend!(y, 1);
+        suspend!(y, 2);
+    })));
+    let outcomes: Outcomes = Rc::default();
+    let victim = || {
+        let guard = ResumeOnDrop(other.clone(), outcomes.clone());
+        let mut victim = coroutine!((), (), (); |y, ()| {
+            let _guard = guard;
+            suspend!(y, ());
+        });
+        victim.resume(()).unwrap();
+        victim
+    };
+
+    let mut v = victim();
+    let closed = at_depth(
+        MAX_NESTING,
+        Box::new(move || v.close().is_ok() && v.status() == Status::Dead),
+    );
+    assert!(closed);
+    assert_eq!(*outcomes.borrow(), ["error: C stack overflow"]);
+    assert_eq!(other.borrow().status(), Status::Suspended);
+
+    let mut v = victim();
+    let closed = at_depth(MAX_NESTING - 2, Box::new(move || v.close().is_ok()));
+    assert!(closed);
+    assert_eq!(*outcomes.borrow(), ["error: C stack overflow", "Yield(1)"]);
+}
+
+// A generator refused at the limit panics with "C stack overflow" where it
+// is iterated, and stays as it was: iterated later from a shallower place,
+// it yields everything.
+#[test]
+fn generator_refused_at_the_limit_stays_usable() {
+    let generator = Rc::new(RefCell::new(
+        coroutine!(stack: STACK; (), u32, (); |y, ()| {
+            for i in 1..=3 {
+                suspend!(y, i);
+            }
+        })
+        .into_iter(),
+    ));
+    let g = generator.clone();
+    let refused = at_depth(
+        MAX_NESTING,
+        Box::new(move || {
+            let payload =
+                panic::catch_unwind(AssertUnwindSafe(|| g.borrow_mut().next())).unwrap_err();
+            payload.downcast_ref::<String>().cloned()
+        }),
+    );
+    assert_eq!(refused.as_deref(), Some("C stack overflow"));
+    let mut generator = generator.borrow_mut();
+    assert_eq!(generator.coroutine().status(), Status::Suspended);
+    assert_eq!(generator.by_ref().collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(generator.coroutine().status(), Status::Dead);
 }

@@ -1,12 +1,12 @@
-//! Values flowing through resume and suspend: the first input becomes the
-//! body's argument, later inputs become `suspend`'s result, suspended values
-//! and the return value come out of `resume`.
+// Values flowing through resume and suspend: the first input becomes the
+// body's argument, later inputs become `suspend`'s result, suspended values
+// and the return value come out of `resume`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use coro::{Coroutine, Error, Resume, Resumed, Status, Yielder};
+use coro::{Error, Resume, Resumed, Status};
 
 // Lua scenario 4: a body yields, one after another, the lists it was given
 // at the start, records what each resume hands back, and finally returns its
@@ -16,11 +16,11 @@ fn body_yields_its_lists_and_records_each_resume_value() {
     let received: Rc<RefCell<Vec<Vec<i32>>>> = Rc::default();
     let rows = vec![vec![], vec![1], vec![7, 8, 9]];
     let seen = received.clone();
-    let mut co = Coroutine::new(move |y: &Yielder<Vec<i32>, Vec<i32>>, first: Vec<i32>| {
+    let mut co = coroutine!(Vec<i32>, Vec<i32>, _; |y, first| {
         assert_eq!(coro::running().unwrap().status(), Status::Running);
-        assert!(coro::is_yieldable());
+        assert_eq!(coro::is_yieldable(), BODY_IS_YIELDABLE);
         for row in rows {
-            let back = y.suspend(row);
+            let back = suspend!(y, row);
             seen.borrow_mut().push(back);
         }
         first
@@ -50,8 +50,10 @@ fn body_yields_its_lists_and_records_each_resume_value() {
     assert_eq!(co.status(), Status::Dead);
 }
 
-fn pass_through(y: &Yielder<i32, i32>, i: i32) -> i32 {
-    y.suspend(i)
+suspending! {
+    fn pass_through(y: &Yielder<i32, i32>, i: i32) -> i32 {
+        suspend!(y, i)
+    }
 }
 
 // Lua scenario 5: `return coroutine.yield(i)` from a helper in tail position;
@@ -60,9 +62,9 @@ fn pass_through(y: &Yielder<i32, i32>, i: i32) -> i32 {
 fn suspend_in_tail_position_returns_each_resume_value() {
     let expected = Rc::new(Cell::new(0));
     let exp = expected.clone();
-    let mut co = Coroutine::new(move |y: &Yielder<i32, i32>, _first: i32| {
+    let mut co = coroutine!(i32, i32, _; |y, _first| {
         for i in 1..=10 {
-            let got = pass_through(y, i);
+            let got = call!(pass_through(y, i));
             assert_eq!(got, exp.get());
         }
         "a"
@@ -77,12 +79,14 @@ fn suspend_in_tail_position_returns_each_resume_value() {
     assert_eq!(co.status(), Status::Dead);
 }
 
-/// Yields `n`, then recurses with `n * i`, until that overflows a `u64`
-/// (after 20!).
-fn factorials(y: &Yielder<(), u64>, n: u64, i: u64) {
-    y.suspend(n);
-    if let Some(next) = n.checked_mul(i) {
-        factorials(y, next, i + 1);
+suspending! {
+    /// Yields `n`, then recurses with `n * i`, until that overflows a `u64`
+    /// (after 20!).
+    fn factorials(y: &Yielder<(), u64>, n: u64, i: u64) {
+        suspend!(y, n);
+        if let Some(next) = n.checked_mul(i) {
+            recurse!(factorials(y, next, i + 1));
+        }
     }
 }
 
@@ -90,7 +94,7 @@ fn factorials(y: &Yielder<(), u64>, n: u64, i: u64) {
 // frames, and is dropped while suspended deep in its recursion.
 #[test]
 fn recursive_body_yields_factorials() {
-    let mut co = Coroutine::new(|y: &Yielder<(), u64>, ()| factorials(y, 1, 1));
+    let mut co = coroutine!((), u64, (); |y, ()| call!(factorials(y, 1, 1)));
     let mut expected = 1u64;
     for i in 1..=20u64 {
         assert_eq!(co.resume(()).unwrap(), Resumed::Yield(expected));
@@ -106,7 +110,7 @@ fn recursive_body_yields_factorials() {
 // Here the recursion runs to its end, 22 frames deep, and unwinds normally.
 #[test]
 fn recursive_generator_of_factorials() {
-    let values: Vec<u64> = Coroutine::new(|y, ()| factorials(y, 1, 1))
+    let values: Vec<u64> = coroutine!((), u64, (); |y, ()| call!(factorials(y, 1, 1)))
         .into_iter()
         .collect();
     assert_eq!(values.len(), 21); // 0! to 20!
@@ -120,10 +124,10 @@ fn recursive_generator_of_factorials() {
 // Owned, heap-holding types go in both directions and come out intact.
 #[test]
 fn owned_types_flow_both_ways() {
-    let mut co = Coroutine::new(|y: &Yielder<String, Vec<String>>, first: String| {
+    let mut co = coroutine!(String, Vec<String>, _; |y, first| {
         let mut words = vec![first];
         loop {
-            let next = y.suspend(words.clone());
+            let next = suspend!(y, words.clone());
             if next.is_empty() {
                 break;
             }
@@ -156,10 +160,10 @@ fn owned_types_flow_both_ways() {
 fn unit_types() {
     let count = Rc::new(Cell::new(0));
     let c = count.clone();
-    let mut co = Coroutine::<(), (), ()>::new(move |y, ()| {
+    let mut co: Coroutine = coroutine!((), (), (); |y, ()| {
         for _ in 0..3 {
             c.set(c.get() + 1);
-            y.suspend(());
+            suspend!(y, ());
         }
     });
     for n in 1..=3 {
@@ -181,11 +185,11 @@ fn large_values_keep_every_byte() {
         }
         b
     }
-    let mut co = Coroutine::new(|y: &Yielder<Big, Big>, first: Big| {
+    let mut co = coroutine!(Big, Big, _; |y, first| {
         assert_eq!(first, pattern(1));
-        let second = y.suspend(pattern(2));
+        let second = suspend!(y, pattern(2));
         assert_eq!(second, pattern(3));
-        let third = y.suspend(pattern(4));
+        let third = suspend!(y, pattern(4));
         assert_eq!(third, pattern(5));
         pattern(6)
     });
@@ -200,9 +204,9 @@ fn over_aligned_values() {
     #[derive(Debug, Clone, Copy, PartialEq)]
     #[repr(align(64))]
     struct Aligned(u32);
-    let mut co = Coroutine::new(|y: &Yielder<Aligned, Aligned>, a: Aligned| {
+    let mut co = coroutine!(Aligned, Aligned, _; |y, a| {
         assert_eq!(&a as *const Aligned as usize % 64, 0);
-        let b = y.suspend(Aligned(a.0 + 1));
+        let b = suspend!(y, Aligned(a.0 + 1));
         assert_eq!(&b as *const Aligned as usize % 64, 0);
         Aligned(b.0 * 2)
     });
@@ -217,8 +221,8 @@ fn over_aligned_values() {
 #[test]
 fn closures_flow_both_ways() {
     type F = Box<dyn Fn(i32) -> i32>;
-    let mut co = Coroutine::new(|y: &Yielder<F, F>, f: F| {
-        let g = y.suspend(Box::new(move |x| f(x) + 1));
+    let mut co = coroutine!(F, F, _; |y, f| {
+        let g = suspend!(y, Box::new(move |x| f(x) + 1));
         g(10)
     });
     let Resumed::Yield(h) = co.resume(Box::new(|x| x * 3)).unwrap() else {
@@ -235,8 +239,8 @@ fn closures_flow_both_ways() {
 #[test]
 fn reference_counts_are_exact_across_switches() {
     let shared = Rc::new(5);
-    let mut co = Coroutine::new(|y: &Yielder<Rc<i32>, Rc<i32>>, a: Rc<i32>| {
-        let b = y.suspend(a.clone());
+    let mut co = coroutine!(Rc<i32>, Rc<i32>, _; |y, a| {
+        let b = suspend!(y, a.clone());
         assert_eq!(Rc::strong_count(&a), 4); // test's, a, the yielded clone, b
         drop(b);
         a
@@ -249,19 +253,6 @@ fn reference_counts_are_exact_across_switches() {
     drop((out, back));
     drop(co);
     assert_eq!(Rc::strong_count(&shared), 1);
-}
-
-// The `Resumed` helpers.
-#[test]
-fn resumed_accessors() {
-    let y: Resumed<i32, &str> = Resumed::Yield(3);
-    let r: Resumed<i32, &str> = Resumed::Return("x");
-    assert!(y.is_yield() && !y.is_return());
-    assert!(r.is_return() && !r.is_yield());
-    assert_eq!(y.yielded(), Some(3));
-    assert_eq!(y.returned(), None);
-    assert_eq!(r.yielded(), None);
-    assert_eq!(r.returned(), Some("x"));
 }
 
 // Generic code over the `Resume` trait drives a coroutine the same way as
@@ -287,9 +278,9 @@ fn driven_through_the_resume_trait() {
             }
         }
     }
-    let mut co = Coroutine::new(|y: &Yielder<u32, u32>, mut n: u32| {
+    let mut co = coroutine!(u32, u32, u32; |y, mut n| {
         while n < 100 {
-            n = y.suspend(n + 1);
+            n = suspend!(y, n + 1);
         }
         n
     });

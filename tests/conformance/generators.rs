@@ -1,22 +1,20 @@
-//! `into_iter()`, Lua's `coroutine.wrap`: a coroutine as a generator.
-
-mod common;
+// `into_iter()`, Lua's `coroutine.wrap`: a coroutine as a generator.
 
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
 use common::Tracker;
-use coro::{Coroutine, Error, Resumed, Status, Yielder};
+use coro::{Error, Resumed, Status};
 
 type Numbers = Box<dyn Iterator<Item = u32>>;
 
 /// The numbers 2..=n.
 fn gen_numbers(n: u32) -> Numbers {
     Box::new(
-        Coroutine::new(move |y: &Yielder<(), u32>, ()| {
+        coroutine!((), u32, (); |y, ()| {
             for i in 2..=n {
-                y.suspend(i);
+                suspend!(y, i);
             }
         })
         .into_iter(),
@@ -26,10 +24,10 @@ fn gen_numbers(n: u32) -> Numbers {
 /// The numbers of `source` that `p` does not divide.
 fn filter(p: u32, mut source: Numbers) -> Numbers {
     Box::new(
-        Coroutine::new(move |y: &Yielder<(), u32>, ()| {
+        coroutine!((), u32, (); |y, ()| {
             for n in source.by_ref() {
                 if n % p != 0 {
-                    y.suspend(n);
+                    suspend!(y, n);
                 }
             }
         })
@@ -57,14 +55,16 @@ fn prime_sieve_of_chained_generators() {
     );
 }
 
-/// Yields every way to fill `slots[..k]` with 1..=n (Lua's `all`).
-fn all(y: &Yielder<(), Vec<u8>>, slots: &mut Vec<u8>, n: u8, k: usize) {
-    if k == 0 {
-        y.suspend(slots.clone());
-    } else {
-        for i in 1..=n {
-            slots[k - 1] = i;
-            all(y, slots, n, k - 1);
+suspending! {
+    /// Yields every way to fill `slots[..k]` with 1..=n (Lua's `all`).
+    fn all(y: &Yielder<(), Vec<u8>>, slots: &mut Vec<u8>, n: u8, k: usize) {
+        if k == 0 {
+            suspend!(y, slots.clone());
+        } else {
+            for i in 1..=n {
+                slots[k - 1] = i;
+                recurse!(all(y, slots, n, k - 1));
+            }
         }
     }
 }
@@ -73,9 +73,9 @@ fn all(y: &Yielder<(), Vec<u8>>, slots: &mut Vec<u8>, n: u8, k: usize) {
 // 5^4 = 625 tuples, all distinct.
 #[test]
 fn recursive_generator_enumerates_625_tuples() {
-    let generator = Coroutine::new(|y, ()| {
+    let generator = coroutine!((), Vec<u8>, (); |y, ()| {
         let mut slots = vec![0; 4];
-        all(y, &mut slots, 5, 4);
+        call!(all(y, &mut slots, 5, 4));
     });
     let mut count = 0;
     let mut seen = std::collections::HashSet::new();
@@ -94,7 +94,7 @@ fn recursive_generator_enumerates_625_tuples() {
 #[test]
 fn yielded_closure_outlives_its_coroutine() {
     type Counter = Rc<dyn Fn() -> i32>;
-    let mut x = Coroutine::new(|y: &Yielder<(), Counter>, ()| {
+    let mut x = coroutine!((), Counter, (); |y, ()| {
         let a = Rc::new(Cell::new(10));
         let inner = a.clone();
         let f: Counter = Rc::new(move || {
@@ -103,7 +103,7 @@ fn yielded_closure_outlives_its_coroutine() {
         });
         loop {
             a.set(a.get() + 1);
-            y.suspend(f.clone());
+            suspend!(y, f.clone());
         }
     })
     .into_iter();
@@ -133,8 +133,8 @@ struct Failure {
 // is exhausted.
 #[test]
 fn panic_in_generator_is_reraised_with_the_same_payload() {
-    let mut generator = Coroutine::new(|y: &Yielder<(), i32>, ()| {
-        y.suspend(1);
+    let mut generator = coroutine!((), i32, (); |y, ()| {
+        suspend!(y, 1);
         panic::panic_any(Failure { code: 20 });
     })
     .into_iter();
@@ -158,8 +158,8 @@ fn panic_in_generator_is_reraised_with_the_same_payload() {
 // returns the panic as an error, then is dead.
 #[test]
 fn same_panic_through_resume_is_an_error_then_dead() {
-    let mut co = Coroutine::new(|y: &Yielder<(), i32>, ()| {
-        y.suspend(1);
+    let mut co = coroutine!((), i32, (); |y, ()| {
+        suspend!(y, 1);
         panic::panic_any(Failure { code: 20 });
     });
     assert_eq!(co.resume(()).unwrap(), Resumed::Yield(1));
@@ -180,8 +180,8 @@ fn same_panic_through_resume_is_an_error_then_dead() {
 // A string panic is re-raised with its message.
 #[test]
 fn string_panic_in_generator_keeps_its_message() {
-    let generator = Coroutine::new(|y: &Yielder<(), u8>, ()| {
-        y.suspend(7);
+    let generator = coroutine!((), u8, (); |y, ()| {
+        suspend!(y, 7);
         // A formatted message with a run-time argument: a `String` payload.
         panic!("generator broke at {}", std::hint::black_box(2));
     });
@@ -204,9 +204,9 @@ fn string_panic_in_generator_keeps_its_message() {
 fn return_value_ends_iteration_and_is_dropped() {
     let tracker = Tracker::new();
     let t = tracker.clone();
-    let mut generator = Coroutine::new(move |y: &Yielder<(), u32>, ()| {
-        y.suspend(1);
-        y.suspend(2);
+    let mut generator = coroutine!((), u32, _; |y, ()| {
+        suspend!(y, 1);
+        suspend!(y, 2);
         t.make()
     })
     .into_iter();
@@ -227,11 +227,11 @@ fn return_value_ends_iteration_and_is_dropped() {
 fn adapters_and_lazy_consumption() {
     let resumes = Rc::new(Cell::new(0));
     let r = resumes.clone();
-    let naturals = Coroutine::new(move |y: &Yielder<(), u64>, ()| {
+    let naturals = coroutine!((), u64, (); |y, ()| {
         let mut n = 0;
         loop {
             r.set(r.get() + 1);
-            y.suspend(n);
+            suspend!(y, n);
             n += 1;
         }
     });
@@ -249,9 +249,9 @@ fn adapters_and_lazy_consumption() {
 // continues where it was.
 #[test]
 fn into_iter_after_some_resumes() {
-    let mut co = Coroutine::new(|y: &Yielder<(), char>, ()| {
+    let mut co = coroutine!((), char, (); |y, ()| {
         for c in "abcde".chars() {
-            y.suspend(c);
+            suspend!(y, c);
         }
     });
     assert_eq!(co.resume(()).unwrap(), Resumed::Yield('a'));
@@ -260,10 +260,27 @@ fn into_iter_after_some_resumes() {
     assert_eq!(rest, "cde");
 }
 
+// `into_coroutine` gives the coroutine back where the iteration left it.
+#[test]
+fn into_coroutine_gives_the_coroutine_back() {
+    let mut generator = coroutine!((), u32, &'static str; |y, ()| {
+        suspend!(y, 1);
+        suspend!(y, 2);
+        "end"
+    })
+    .into_iter();
+    assert_eq!(generator.next(), Some(1));
+    let mut co = generator.into_coroutine();
+    assert_eq!(co.status(), Status::Suspended);
+    assert_eq!(co.resume(()).unwrap(), Resumed::Yield(2));
+    assert_eq!(co.resume(()).unwrap(), Resumed::Return("end"));
+    assert_eq!(co.status(), Status::Dead);
+}
+
 // A generator over a dead coroutine is empty.
 #[test]
 fn generator_over_a_dead_coroutine_is_empty() {
-    let mut co = Coroutine::<(), u8, ()>::new(|y, ()| y.suspend(1));
+    let mut co = coroutine!((), u8, (); |y, ()| suspend!(y, 1));
     co.close().unwrap();
     assert_eq!(co.into_iter().count(), 0);
 }
@@ -271,23 +288,34 @@ fn generator_over_a_dead_coroutine_is_empty() {
 // Generators nest: one generator's body consumes another one.
 #[test]
 fn nested_generators() {
-    let pairs = Coroutine::new(|y: &Yielder<(), (u32, u32)>, ()| {
-        let outer = Coroutine::new(|y2: &Yielder<(), u32>, ()| {
+    let pairs = coroutine!((), (u32, u32), (); |y, ()| {
+        let outer = coroutine!((), u32, (); |y2, ()| {
             for i in 0..3 {
-                y2.suspend(i);
+                suspend!(y2, i);
             }
         });
         for i in outer {
-            let inner = Coroutine::new(move |y3: &Yielder<(), u32>, ()| {
+            let inner = coroutine!((), u32, (); |y3, ()| {
                 for j in 0..i {
-                    y3.suspend(j);
+                    suspend!(y3, j);
                 }
             });
             for j in inner {
-                y.suspend((i, j));
+                suspend!(y, (i, j));
             }
         }
     });
     let got: Vec<(u32, u32)> = pairs.into_iter().collect();
     assert_eq!(got, [(1, 0), (2, 0), (2, 1)]);
+}
+
+// `Debug` of a generator says what it is and shows its coroutine.
+#[test]
+fn debug_of_a_generator() {
+    let generator = coroutine!((), u8, (); |y, ()| suspend!(y, 1)).into_iter();
+    let id = generator.coroutine().handle().id();
+    let text = format!("{generator:?}");
+    assert!(text.contains("IntoIter"), "{text}");
+    assert!(text.contains(&id.to_string()), "{text}");
+    assert!(text.contains("Suspended"), "{text}");
 }

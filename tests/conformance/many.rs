@@ -1,9 +1,9 @@
-//! Many coroutines at once: interleaved on one thread, and on several
-//! threads, each with its own chain of active coroutines.
+// Many coroutines at once: interleaved on one thread, and on several
+// threads, each with its own chain of active coroutines.
 
 use std::sync::{Arc, Barrier};
 
-use coro::{Coroutine, Handle, Resumed, Status, Yielder};
+use coro::{Handle, Resumed, Status};
 
 // A thousand coroutines resumed round-robin, each yielding several values
 // that depend on its own state; every value comes back in the right order.
@@ -13,11 +13,11 @@ fn a_thousand_coroutines_round_robin() {
     const STEPS: usize = 5;
     let mut coroutines: Vec<Coroutine<u64, (usize, u64), usize>> = (0..N)
         .map(|id| {
-            Coroutine::new(move |y: &Yielder<u64, (usize, u64)>, mut input: u64| {
+            coroutine!(u64, (usize, u64), usize; |y, mut input| {
                 let mut acc = id as u64;
                 for _ in 0..STEPS {
                     acc = acc * 31 + input;
-                    input = y.suspend((id, acc));
+                    input = suspend!(y, (id, acc));
                 }
                 id * 2
             })
@@ -42,18 +42,19 @@ fn a_thousand_coroutines_round_robin() {
     assert!(coroutines.iter().all(|c| c.status() == Status::Dead));
 }
 
-// A thousand coroutines created and dropped while suspended, in waves: the
-// stack pool hands stacks back and forth, and every body sees fresh state.
+// A thousand coroutines created and dropped while suspended, in waves (for
+// the stackful backend, the stack pool hands stacks back and forth): every
+// body sees fresh state.
 #[test]
-fn waves_of_coroutines_reuse_stacks() {
+fn waves_of_coroutines_start_fresh() {
     for wave in 0..5u32 {
         let mut coroutines: Vec<Coroutine<(), u32, ()>> = (0..200u32)
             .map(|i| {
-                Coroutine::new(move |y: &Yielder<(), u32>, ()| {
-                    // A fresh local on a possibly reused stack.
+                coroutine!((), u32, (); |y, ()| {
+                    // A fresh local, on a possibly reused stack.
                     let local = [wave * 1000 + i; 16];
-                    y.suspend(local.iter().sum());
-                    y.suspend(local[15]);
+                    suspend!(y, local.iter().sum());
+                    suspend!(y, local[15]);
                 })
             })
             .collect();
@@ -84,15 +85,15 @@ fn each_thread_has_its_own_chain() {
                 let (inside, outside) = (inside.clone(), outside.clone());
                 s.spawn(move || {
                     assert!(coro::running().is_none());
-                    let mut co = Coroutine::new(move |y: &Yielder<(), Handle>, ()| {
+                    let mut co = coroutine!((), Handle, Handle; |y, ()| {
                         // Every thread is inside its coroutine now.
                         inside.wait();
                         let me = coro::running().unwrap();
                         let mut nested =
-                            Coroutine::<(), (), Handle>::new(|_, ()| coro::running().unwrap());
+                            coroutine!((), (), Handle; |_, ()| coro::running().unwrap());
                         let nested_handle = nested.resume(()).unwrap().returned().unwrap();
                         assert_eq!(me.status(), Status::Running);
-                        y.suspend(nested_handle);
+                        suspend!(y, nested_handle);
                         me
                     });
                     let own = co.handle();
@@ -126,10 +127,7 @@ fn nesting_limit_is_per_thread() {
         if n == 0 {
             return 0;
         }
-        let mut co = coro::Builder::new()
-            .stack_size(32 * 1024)
-            .build(move |_: &Yielder<(), ()>, ()| 1 + chain(n - 1))
-            .unwrap();
+        let mut co = coroutine!(stack: 32 * 1024; (), (), usize; |_, ()| 1 + chain(n - 1));
         co.resume(()).unwrap().returned().unwrap()
     }
     let barrier = Barrier::new(3);
@@ -158,9 +156,9 @@ fn generators_on_many_threads() {
                 s.spawn(move || {
                     (0..50u64)
                         .map(|k| {
-                            Coroutine::new(move |y: &Yielder<(), u64>, ()| {
+                            coroutine!((), u64, (); |y, ()| {
                                 for i in 0..10 {
-                                    y.suspend(t * 1000 + k * 10 + i);
+                                    suspend!(y, t * 1000 + k * 10 + i);
                                 }
                             })
                             .into_iter()

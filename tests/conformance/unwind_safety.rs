@@ -1,12 +1,10 @@
-//! Nothing leaked, nothing dropped twice: every value that goes into, through
-//! or out of a coroutine is dropped exactly once, however the coroutine ends.
-
-mod common;
+// Nothing leaked, nothing dropped twice: every value that goes into, through
+// or out of a coroutine is dropped exactly once, however the coroutine ends.
 
 use std::panic::{self, AssertUnwindSafe};
 
 use common::{SendCounter, Tracked, Tracker};
-use coro::{Builder, Coroutine, Error, Resumed, Status, Yielder};
+use coro::{Error, Resumed, Status};
 
 type Co = Coroutine<Tracked, Tracked, Tracked>;
 
@@ -15,10 +13,10 @@ type Co = Coroutine<Tracked, Tracked, Tracked>;
 fn values_through_yield_and_return() {
     let tracker = Tracker::new();
     let t = tracker.clone();
-    let mut co: Co = Coroutine::new(move |y, first: Tracked| {
+    let mut co: Co = coroutine!(Tracked, Tracked, Tracked; |y, first| {
         let mut held = vec![first];
         for _ in 0..3 {
-            let input = y.suspend(t.make());
+            let input = suspend!(y, t.make());
             held.push(input);
         }
         assert_eq!(t.alive(), 4 + 1, "four inputs held, one yield kept outside");
@@ -46,10 +44,10 @@ fn values_through_a_panic() {
     let t = tracker.clone();
     let captured = tracker.make();
     let token = payload_drops.token();
-    let mut co: Co = Coroutine::new(move |y, first| {
+    let mut co: Co = coroutine!(Tracked, Tracked, Tracked; |y, first| {
         let _captured = captured;
         let _first = first;
-        let second = y.suspend(t.make());
+        let second = suspend!(y, t.make());
         let _moved_on = Box::new([second, t.make()]);
         panic::panic_any(token);
     });
@@ -68,7 +66,7 @@ fn values_through_a_panic() {
 #[test]
 fn immediate_panic_drops_the_first_input() {
     let tracker = Tracker::new();
-    let mut co: Co = Coroutine::new(|_, _first| panic!("at once"));
+    let mut co: Co = coroutine!(Tracked, Tracked, Tracked; |_, _first| panic!("at once"));
     assert!(matches!(co.resume(tracker.make()), Err(Error::Panic(_))));
     tracker.assert_all_dropped_once();
 }
@@ -81,13 +79,13 @@ fn values_through_close() {
     let tracker = Tracker::new();
     let t = tracker.clone();
     let captured = (tracker.make(), tracker.make());
-    let mut co: Co = Coroutine::new(move |y, first| {
+    let mut co: Co = coroutine!(Tracked, Tracked, Tracked; |y, first| {
         let (a, _b) = captured;
         drop(a); // one capture dropped by the body itself
         let boxed = Box::new(first);
-        let second = y.suspend(t.make());
+        let second = suspend!(y, t.make());
         let _all = (boxed, second, t.make());
-        y.suspend(t.make());
+        suspend!(y, t.make());
         unreachable!("closed while suspended");
     });
     drop(co.resume(tracker.make()).unwrap());
@@ -107,7 +105,7 @@ fn values_through_drop_of_never_started() {
     let tracker = Tracker::new();
     let captured = vec![tracker.make(), tracker.make(), tracker.make()];
     let t = tracker.clone();
-    let co: Co = Coroutine::new(move |_, first| {
+    let co: Co = coroutine!(Tracked, Tracked, Tracked; |_, first| {
         let _c = captured;
         let _f = first;
         t.make()
@@ -126,11 +124,11 @@ fn values_through_drop_of_suspended() {
     let t = tracker.clone();
     let kept_in_closure = tracker.make();
     let consumed = tracker.make();
-    let mut co: Co = Coroutine::new(move |y, first| {
+    let mut co: Co = coroutine!(Tracked, Tracked, Tracked; |y, first| {
         drop(consumed);
         let _first = first;
         let _local = t.make();
-        y.suspend(t.make());
+        suspend!(y, t.make());
         let _unused = &kept_in_closure;
         unreachable!("dropped while suspended");
     });
@@ -148,10 +146,10 @@ fn values_through_drop_of_suspended() {
 fn values_through_generators() {
     let tracker = Tracker::new();
     let make_generator = |tracker: Tracker| {
-        Coroutine::new(move |y: &Yielder<(), Tracked>, ()| {
+        coroutine!((), Tracked, Tracked; |y, ()| {
             let _local = tracker.make();
             for _ in 0..5 {
-                y.suspend(tracker.make());
+                suspend!(y, tracker.make());
             }
             tracker.make()
         })
@@ -172,20 +170,20 @@ fn values_through_generators() {
     assert_eq!(tracker.made(), 3 + 7);
 }
 
-// A coroutine dropped while suspended, whose stack owns another suspended
+// A coroutine dropped while suspended, whose frame owns another suspended
 // coroutine, which owns a third: every level's values dropped once.
 #[test]
 fn values_through_nested_drop() {
     let tracker = Tracker::new();
     fn level(depth: u32, tracker: Tracker) -> Coroutine<(), (), ()> {
-        Coroutine::new(move |y, ()| {
+        coroutine!((), (), (); |y, ()| {
             let _mine = tracker.make();
             let mut inner = (depth > 0).then(|| level(depth - 1, tracker.clone()));
             if let Some(inner) = inner.as_mut() {
                 inner.resume(()).unwrap();
             }
             let _after = tracker.make();
-            y.suspend(());
+            suspend!(y, ());
         })
     }
     let mut top = level(2, tracker.clone());
@@ -201,8 +199,8 @@ fn values_through_nested_drop() {
 fn yielded_value_survives_a_later_panic() {
     let tracker = Tracker::new();
     let t = tracker.clone();
-    let mut co: Co = Coroutine::new(move |y, _| {
-        y.suspend(t.make());
+    let mut co: Co = coroutine!(Tracked, Tracked, Tracked; |y, _| {
+        suspend!(y, t.make());
         panic!("after the yield");
     });
     let out = co.resume(tracker.make()).unwrap().yielded().unwrap();
@@ -226,21 +224,18 @@ fn random_mix_of_endings() {
         rng
     };
     let make = |kind: u64, tracker: Tracker| -> Co {
-        Builder::new()
-            .stack_size(32 * 1024)
-            .build(move |y: &Yielder<Tracked, Tracked>, first: Tracked| {
-                let mut held = vec![first];
-                for step in 0..(kind % 5) {
-                    let input = y.suspend(tracker.make());
-                    held.push(input);
-                    if kind.is_multiple_of(7) && step == 2 {
-                        panic!("planned failure");
-                    }
+        coroutine!(stack: 32 * 1024; Tracked, Tracked, Tracked; |y, first| {
+            let mut held = vec![first];
+            for step in 0..(kind % 5) {
+                let input = suspend!(y, tracker.make());
+                held.push(input);
+                if kind.is_multiple_of(7) && step == 2 {
+                    panic!("planned failure");
                 }
-                held.push(tracker.make());
-                tracker.make()
-            })
-            .unwrap()
+            }
+            held.push(tracker.make());
+            tracker.make()
+        })
     };
     let mut coroutines: Vec<Co> = (0..100).map(|_| make(next(), tracker.clone())).collect();
     let mut outputs = Vec::new();
@@ -294,7 +289,7 @@ fn panicking_capture_does_not_leak_the_others() {
         _token: bomb_drops.token(),
     };
     let after = tracker.make();
-    let mut co = Coroutine::<(), (), ()>::new(move |_, ()| {
+    let mut co = coroutine!((), (), (); |_, ()| {
         let _all = (&before, &bomb, &after);
     });
     let result = panic::catch_unwind(AssertUnwindSafe(|| co.close()));
@@ -302,4 +297,63 @@ fn panicking_capture_does_not_leak_the_others() {
     assert!(matches!(err, Err(Error::Panic(_))));
     tracker.assert_all_dropped_once();
     assert_eq!(bomb_drops.drops(), 1);
+}
+
+/// Records, when dropped, its name and the status of the coroutine running
+/// then (`None` on the thread's own stack).
+struct Witness(&'static str, common::Log);
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        let running = coro::running().map(|h| h.status());
+        self.1.push(format!("{} {running:?}", self.0));
+    }
+}
+
+// However a body ends (return, panic, close, drop), its locals are dropped
+// newest first, then what it captured and never moved; all of it inside the
+// coroutine, which is still running.
+#[test]
+fn locals_then_captures_however_the_body_ends() {
+    for ending in ["return", "panic", "close", "drop"] {
+        let log = common::Log::new();
+        let (first, second) = (
+            Witness("capture 1", log.clone()),
+            Witness("capture 2", log.clone()),
+        );
+        let l = log.clone();
+        let mut co = coroutine!((), (), (); |y, ()| {
+            let _a = Witness("local a", l.clone());
+            let _keep_first = &first;
+            let _b = Witness("local b", l);
+            let _keep_second = &second;
+            suspend!(y, ());
+            if ending == "panic" {
+                panic!("ending");
+            }
+        });
+        co.resume(()).unwrap();
+        assert!(log.is_empty());
+        match ending {
+            "return" => assert_eq!(co.resume(()).unwrap(), Resumed::Return(())),
+            "panic" => assert!(matches!(co.resume(()), Err(Error::Panic(_)))),
+            "close" => co.close().unwrap(),
+            _ => drop(co),
+        }
+        let mut entries = log.entries();
+        assert_eq!(entries.len(), 4, "{ending}: {entries:?}");
+        assert_eq!(
+            entries[..2],
+            ["local b Some(Running)", "local a Some(Running)"],
+            "{ending}"
+        );
+        // The captures' order is the compiler's layout of the closure or
+        // async block: not part of the contract.
+        entries[2..].sort();
+        assert_eq!(
+            entries[2..],
+            ["capture 1 Some(Running)", "capture 2 Some(Running)"],
+            "{ending}"
+        );
+    }
 }

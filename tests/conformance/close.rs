@@ -1,20 +1,26 @@
-//! `close()` and `Drop`, Lua's `coroutine.close`: a suspended body's live
-//! locals are dropped newest first, a never-started body is dropped without
-//! running, a dead coroutine is left alone.
-
-mod common;
+// `close()` and `Drop`, Lua's `coroutine.close`: a suspended body's live
+// locals are dropped newest first, a never-started body is dropped without
+// running, a dead coroutine is left alone.
+//
+// Not here, because the backends differ by design (DESIGN.md, `close`): a
+// destructor that panics while a suspended frame is destroyed (Lua scenario
+// 12). Destroying a stackful stack is an unwind, so that panic aborts the
+// process (tests/stackful_close.rs); a stackless frame is dropped without
+// unwinding, so `close` returns `Error::Panic` (the stackless tests). Nor a
+// body that catches the close's unwind (tests/catch_unwind.rs): a stackless
+// close has no unwind to catch.
 
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
 use common::{Log, Tracker};
-use coro::{Coroutine, Error, Handle, Resumed, Status, Yielder};
+use coro::{Error, Handle, Resumed, Status};
 
 // Lua scenario 8: closing a dead coroutine succeeds, and again.
 #[test]
 fn close_dead_twice() {
-    let mut co = Coroutine::<(), (), u8>::new(|_, ()| 1);
+    let mut co = coroutine!((), (), u8; |_, ()| 1);
     assert_eq!(co.resume(()).unwrap(), Resumed::Return(1));
     assert_eq!(co.status(), Status::Dead);
     assert!(co.close().is_ok());
@@ -29,12 +35,12 @@ fn close_dead_twice() {
 fn close_suspended_drops_locals_newest_first() {
     let log = Log::new();
     let l = log.clone();
-    let mut co = Coroutine::new(move |y: &Yielder<(), u32>, ()| {
+    let mut co = coroutine!((), u32, (); |y, ()| {
         let _first = l.noisy("first");
-        y.suspend(1);
+        suspend!(y, 1);
         let _second = l.noisy("second");
         let _third = l.noisy("third");
-        y.suspend(2);
+        suspend!(y, 2);
         l.push("not reached");
     });
     assert_eq!(co.resume(()).unwrap(), Resumed::Yield(1));
@@ -61,7 +67,7 @@ fn close_never_started_drops_body_without_running() {
     let tracker = Tracker::new();
     let captured = (tracker.make(), tracker.make());
     let r = ran.clone();
-    let mut co = Coroutine::<(), (), ()>::new(move |_, ()| {
+    let mut co = coroutine!((), (), (); |_, ()| {
         r.set(true);
         drop(captured);
     });
@@ -83,7 +89,7 @@ fn drop_never_started_drops_body_without_running() {
     let t = tracker.make();
     let ran = Rc::new(Cell::new(false));
     let r = ran.clone();
-    let co = Coroutine::<(), (), ()>::new(move |_, ()| {
+    let co = coroutine!((), (), (); |_, ()| {
         r.set(true);
         drop(t);
     });
@@ -111,7 +117,7 @@ fn close_never_started_with_panicking_capture_returns_the_panic() {
     let tracker = Tracker::new();
     let other = tracker.make();
     let bomb = PanicOnDrop("capture refused to drop");
-    let mut co = Coroutine::<(), (), ()>::new(move |_, ()| {
+    let mut co = coroutine!((), (), (); |_, ()| {
         let _keep = (&bomb, &other);
     });
     match co.close() {
@@ -128,7 +134,7 @@ fn close_never_started_with_panicking_capture_returns_the_panic() {
 #[test]
 fn drop_never_started_with_panicking_capture_does_not_unwind() {
     let bomb = PanicOnDrop("swallowed by drop");
-    let co = Coroutine::<(), (), ()>::new(move |_, ()| {
+    let co = coroutine!((), (), (); |_, ()| {
         let _keep = &bomb;
     });
     let handle = co.handle();
@@ -143,10 +149,10 @@ fn drop_suspended_runs_destructors() {
     let log = Log::new();
     let l = log.clone();
     let co_log = log.clone();
-    let mut co = Coroutine::<(), (), ()>::new(move |y, ()| {
+    let mut co = coroutine!((), (), (); |y, ()| {
         let _a = l.noisy("a");
         let _b = l.noisy("b");
-        y.suspend(());
+        suspend!(y, ());
         l.push("not reached");
     });
     co.resume(()).unwrap();
@@ -156,10 +162,11 @@ fn drop_suspended_runs_destructors() {
     assert_eq!(handle.status(), Status::Dead);
 }
 
-/// A local that, when dropped, records what suspension looks like from there.
+/// A local that, when dropped, records what suspension looks like from there,
+/// and the status of the coroutine it watches, if any.
 struct Probe {
     log: Log,
-    closer: Option<Handle>,
+    watched: Option<Handle>,
 }
 
 impl Drop for Probe {
@@ -177,25 +184,26 @@ impl Drop for Probe {
                 ));
             }
         }
-        if let Some(handle) = &self.closer {
-            self.log.push(format!("closer={}", handle.status()));
+        if let Some(handle) = &self.watched {
+            self.log.push(format!("watched={}", handle.status()));
         }
     }
 }
 
 // While a coroutine is closed, code on its stack cannot suspend: the free
-// `suspend` fails with AcrossBoundary and `is_yieldable()` is false.
+// `suspend` fails with AcrossBoundary and `is_yieldable()` is false. The
+// destructors run with the coroutine entered: it is the running one.
 #[test]
 fn suspend_refused_during_close() {
     let log = Log::new();
     let l = log.clone();
-    let mut co = Coroutine::<(), (), ()>::new(move |y, ()| {
-        assert!(coro::is_yieldable());
+    let mut co = coroutine!((), (), (); |y, ()| {
+        assert_eq!(coro::is_yieldable(), BODY_IS_YIELDABLE);
         let _probe = Probe {
             log: l,
-            closer: None,
+            watched: coro::running(),
         };
-        y.suspend(());
+        suspend!(y, ());
     });
     co.resume(()).unwrap();
     co.close().unwrap();
@@ -205,6 +213,8 @@ fn suspend_refused_during_close() {
             "is_yieldable=false",
             "suspend=attempt to yield across a C-call boundary",
             "across_boundary=true",
+            // The probe watches the coroutine being closed: it is entered.
+            "watched=running",
         ]
     );
     assert_eq!(co.status(), Status::Dead);
@@ -215,12 +225,12 @@ fn suspend_refused_during_close() {
 fn suspend_refused_during_drop() {
     let log = Log::new();
     let l = log.clone();
-    let mut co = Coroutine::<(), (), ()>::new(move |y, ()| {
+    let mut co = coroutine!((), (), (); |y, ()| {
         let _probe = Probe {
             log: l,
-            closer: None,
+            watched: None,
         };
-        y.suspend(());
+        suspend!(y, ());
     });
     co.resume(()).unwrap();
     drop(co);
@@ -228,41 +238,47 @@ fn suspend_refused_during_drop() {
     assert_eq!(log.entries()[2], "across_boundary=true");
 }
 
-fn level3(y: &Yielder<(), u32>, log: &Log) {
-    let _c = log.noisy("level3");
-    y.suspend(3);
-    log.push("level3 not reached");
+suspending! {
+    fn level3(y: &Yielder<(), u32>, log: &Log) {
+        let _c = log.noisy("level3");
+        suspend!(y, 3);
+        log.push("level3 not reached");
+    }
 }
 
-fn level2(y: &Yielder<(), u32>, log: &Log) -> u32 {
-    let _b1 = log.noisy("level2.1");
-    let boxed = Box::new(log.noisy("level2.boxed"));
-    let _b2 = log.noisy("level2.2");
-    level3(y, log);
-    drop(boxed);
-    log.push("level2 not reached");
-    2
+suspending! {
+    fn level2(y: &Yielder<(), u32>, log: &Log) -> u32 {
+        let _b1 = log.noisy("level2.1");
+        let boxed = Box::new(log.noisy("level2.boxed"));
+        let _b2 = log.noisy("level2.2");
+        call!(level3(y, log));
+        drop(boxed);
+        log.push("level2 not reached");
+        2
+    }
 }
 
-fn level1(y: &Yielder<(), u32>, log: &Log) {
-    // On the heap, dropped in order by the Vec.
-    let v: Vec<_> = ["level1.vec0", "level1.vec1"]
-        .map(|name| log.noisy(name))
-        .into_iter()
-        .collect();
-    let n = level2(y, log);
-    log.push(format!("level1 not reached {n} {}", v.len()));
+suspending! {
+    fn level1(y: &Yielder<(), u32>, log: &Log) {
+        // On the heap, dropped in order by the Vec.
+        let v: Vec<_> = ["level1.vec0", "level1.vec1"]
+            .map(|name| log.noisy(name))
+            .into_iter()
+            .collect();
+        let n = call!(level2(y, log));
+        log.push(format!("level1 not reached {n} {}", v.len()));
+    }
 }
 
-// Destructors in several frames of plain calls all run, innermost frame
+// Destructors in several frames of nested calls all run, innermost frame
 // first, each frame's locals newest first.
 #[test]
 fn close_runs_destructors_in_every_frame() {
     let log = Log::new();
     let l = log.clone();
-    let mut co = Coroutine::new(move |y: &Yielder<(), u32>, ()| {
+    let mut co = coroutine!((), u32, (); |y, ()| {
         let _root = l.noisy("root");
-        level1(y, &l);
+        call!(level1(y, &l));
     });
     assert_eq!(co.resume(()).unwrap(), Resumed::Yield(3));
     co.close().unwrap();
@@ -280,67 +296,22 @@ fn close_runs_destructors_in_every_frame() {
     );
 }
 
-// A body that catches the close's unwind and returns anyway: the coroutine
-// is still dead, close succeeds, and the returned value is dropped.
-#[test]
-fn body_that_swallows_the_close_still_dies() {
-    let tracker = Tracker::new();
-    let t = tracker.clone();
-    let mut co = Coroutine::new(move |y: &Yielder<(), ()>, ()| {
-        let caught = panic::catch_unwind(AssertUnwindSafe(|| y.suspend(())));
-        assert!(caught.is_err(), "the close unwinds the pending suspend");
-        // Suspending again is refused while closing.
-        assert!(matches!(
-            coro::suspend::<(), ()>(()),
-            Err(Error::AcrossBoundary)
-        ));
-        assert!(!coro::is_yieldable());
-        t.make()
-    });
-    co.resume(()).unwrap();
-    co.close().unwrap();
-    assert_eq!(co.status(), Status::Dead);
-    assert_eq!(tracker.made(), 1);
-    tracker.assert_all_dropped_once();
-}
-
-// A body that catches the close's unwind and then suspends through its
-// `Yielder`: that panics with Lua's message, and close returns the panic.
-#[test]
-fn yielder_suspend_during_close_panics_and_close_reports_it() {
-    let mut co = Coroutine::new(|y: &Yielder<(), u8>, ()| {
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| y.suspend(1)));
-        y.suspend(2);
-    });
-    assert_eq!(co.resume(()).unwrap(), Resumed::Yield(1));
-    match co.close() {
-        Err(Error::Panic(payload)) => {
-            assert_eq!(
-                payload.message(),
-                "attempt to yield across a C-call boundary"
-            );
-        }
-        other => panic!("expected Error::Panic, got {other:?}"),
-    }
-    assert_eq!(co.status(), Status::Dead);
-}
-
 // A coroutine closed from inside another one: the closer is `Normal` while
 // the closed coroutine's destructors run, and `Running` again afterwards.
 #[test]
 fn closer_is_normal_during_close() {
     let log = Log::new();
     let l = log.clone();
-    let mut outer = Coroutine::<(), (), ()>::new(move |_, ()| {
+    let mut outer = coroutine!((), (), (); |_, ()| {
         let me = coro::running().unwrap();
         let l2 = l.clone();
         let me2 = me.clone();
-        let mut inner = Coroutine::<(), (), ()>::new(move |y, ()| {
+        let mut inner = coroutine!((), (), (); |y, ()| {
             let _probe = Probe {
                 log: l2,
-                closer: Some(me2),
+                watched: Some(me2),
             };
-            y.suspend(());
+            suspend!(y, ());
         });
         inner.resume(()).unwrap();
         assert_eq!(inner.status(), Status::Suspended);
@@ -356,7 +327,8 @@ fn closer_is_normal_during_close() {
             "is_yieldable=false",
             "suspend=attempt to yield across a C-call boundary",
             "across_boundary=true",
-            "closer=normal",
+            // The probe watches the closer.
+            "watched=normal",
             "after=running",
         ]
     );
@@ -368,21 +340,21 @@ fn closer_is_normal_during_close() {
 fn close_cascades_into_owned_coroutines() {
     let log = Log::new();
     let make_inner = |name: &'static str, log: Log| {
-        let mut inner = Coroutine::<(), (), ()>::new(move |y, ()| {
+        let mut inner = coroutine!((), (), (); |y, ()| {
             let _x = log.noisy(format!("{name}.x"));
             let _y = log.noisy(format!("{name}.y"));
-            y.suspend(());
+            suspend!(y, ());
         });
         inner.resume(()).unwrap();
         inner
     };
     let l = log.clone();
-    let mut outer = Coroutine::<(), (), ()>::new(move |y, ()| {
+    let mut outer = coroutine!((), (), (); |y, ()| {
         let _a = l.noisy("outer.a");
         let _first = make_inner("first", l.clone());
         let _b = l.noisy("outer.b");
         let _second = make_inner("second", l.clone());
-        y.suspend(());
+        suspend!(y, ());
     });
     outer.resume(()).unwrap();
     assert!(log.is_empty());
@@ -397,9 +369,9 @@ fn close_cascades_into_owned_coroutines() {
 
 // Lua scenario 26: a chain of 1000 coroutines, each holding the previous one
 // suspended; closing the last closes all of them, each from a destructor of
-// the next, in order. Lua stops this chain with "C stack overflow"; coro
-// closes on each coroutine's own stack, so it completes, and the thread's
-// chain of active coroutines is back to empty afterwards.
+// the next, in order. Lua stops this chain with "C stack overflow"; closing
+// is not a resume, so coro completes it, and the thread's chain of active
+// coroutines is back to empty afterwards.
 #[test]
 fn chain_of_a_thousand_closes() {
     const N: usize = 1000;
@@ -408,14 +380,11 @@ fn chain_of_a_thousand_closes() {
     for k in 0..N {
         let l = log.clone();
         let held = previous.take();
-        let mut co = coro::Builder::new()
-            .stack_size(coro::MIN_STACK_SIZE)
-            .build(move |y: &Yielder<(), ()>, ()| {
-                let _held = held;
-                let _me = l.noisy(k.to_string());
-                y.suspend(());
-            })
-            .unwrap();
+        let mut co = coroutine!(stack: coro::MIN_STACK_SIZE; (), (), (); |y, ()| {
+            let _held = held;
+            let _me = l.noisy(k.to_string());
+            suspend!(y, ());
+        });
         co.resume(()).unwrap();
         previous = Some(co);
     }
@@ -426,8 +395,10 @@ fn chain_of_a_thousand_closes() {
     assert!(coro::running().is_none());
 
     // Nesting still works from the top: the depth bookkeeping is intact.
-    let mut a = Coroutine::<(), (), bool>::new(|_, ()| {
-        let mut b = Coroutine::<(), (), bool>::new(|_, ()| coro::is_yieldable());
+    let mut a = coroutine!((), (), bool; |_, ()| {
+        let mut b = coroutine!((), (), bool; |_, ()| {
+            coro::running().is_some() && coro::is_yieldable() == BODY_IS_YIELDABLE
+        });
         b.resume(()).unwrap().returned().unwrap()
     });
     assert_eq!(a.resume(()).unwrap(), Resumed::Return(true));
@@ -454,71 +425,20 @@ fn destructor_during_close_can_drive_another_coroutine() {
             }
         }
     }
-    let other = Rc::new(RefCell::new(Coroutine::new(|y: &Yielder<(), u32>, ()| {
-        y.suspend(1);
-        y.suspend(2);
+    let other = Rc::new(RefCell::new(coroutine!((), u32, u32; |y, ()| {
+        suspend!(y, 1);
+        suspend!(y, 2);
         3
     })));
     let got = Rc::new(RefCell::new(Vec::new()));
     let (o, g) = (other.clone(), got.clone());
-    let mut co = Coroutine::<(), (), ()>::new(move |y, ()| {
+    let mut co = coroutine!((), (), (); |y, ()| {
         let _driver = Driver { other: o, got: g };
-        y.suspend(());
+        suspend!(y, ());
     });
     co.resume(()).unwrap();
     co.close().unwrap();
     assert_eq!(*got.borrow(), ["Yield(1)", "Yield(2)", "Return(3)"]);
-}
-
-// Lua scenario 12 differs: a destructor that panics while a suspended stack
-// unwinds aborts the process (a panic during an unwind, as everywhere in
-// Rust), as documented for `close`. Checked in a child process.
-#[test]
-fn panicking_destructor_during_close_aborts() {
-    const NAME: &str = "panicking_destructor_during_close_aborts";
-    if common::is_child(NAME) {
-        let mut co = Coroutine::<(), (), ()>::new(|y, ()| {
-            let _bomb = PanicOnDrop("destructor panicked during close");
-            y.suspend(());
-        });
-        co.resume(()).unwrap();
-        let _ = co.close();
-        unreachable!("the close must abort");
-    }
-    let output = common::run_child(NAME);
-    let stderr = common::assert_aborted(&output);
-    assert!(
-        stderr.contains("destructor panicked during close"),
-        "{stderr}"
-    );
-}
-
-// `Yielder::suspend` in a destructor run by close panics, and since that
-// panic happens during the unwind, the process aborts (documented).
-#[test]
-fn yielder_suspend_in_destructor_during_close_aborts() {
-    const NAME: &str = "yielder_suspend_in_destructor_during_close_aborts";
-    if common::is_child(NAME) {
-        struct SuspendOnDrop<'a>(&'a Yielder<(), ()>);
-        impl Drop for SuspendOnDrop<'_> {
-            fn drop(&mut self) {
-                self.0.suspend(());
-            }
-        }
-        let mut co = Coroutine::<(), (), ()>::new(|y, ()| {
-            let _guard = SuspendOnDrop(y);
-            y.suspend(());
-        });
-        co.resume(()).unwrap();
-        let _ = co.close();
-        unreachable!("the close must abort");
-    }
-    let output = common::run_child(NAME);
-    let stderr = common::assert_aborted(&output);
-    assert!(
-        stderr.contains("attempt to yield across a C-call boundary"),
-        "{stderr}"
-    );
 }
 
 // Lua scenario 25: coroutines left suspended until their thread ends are
@@ -542,9 +462,9 @@ fn coroutines_left_suspended_at_thread_exit() {
     let d = drops.clone();
     std::thread::spawn(move || {
         let suspended = |counter: Arc<AtomicUsize>| {
-            let mut co = Coroutine::<(), (), ()>::new(move |y, ()| {
+            let mut co = coroutine!((), (), (); |y, ()| {
                 let _c = CountDrop(counter);
-                y.suspend(());
+                suspend!(y, ());
             });
             co.resume(()).unwrap();
             co
@@ -563,15 +483,15 @@ fn coroutines_left_suspended_at_thread_exit() {
 // In a child process, since a failure here could abort.
 #[test]
 fn suspended_coroutine_dropped_during_a_panic() {
-    const NAME: &str = "suspended_coroutine_dropped_during_a_panic";
-    if common::is_child(NAME) {
+    let name = test_path(module_path!(), "suspended_coroutine_dropped_during_a_panic");
+    if common::is_child(&name) {
         let log = Log::new();
         let l = log.clone();
         let caught = panic::catch_unwind(AssertUnwindSafe(move || {
-            let mut co = Coroutine::<(), (), ()>::new(move |y, ()| {
+            let mut co = coroutine!((), (), (); |y, ()| {
                 let _a = l.noisy("a");
                 let _b = l.noisy("b");
-                y.suspend(());
+                suspend!(y, ());
             });
             co.resume(()).unwrap();
             panic!("owner fails");
@@ -580,7 +500,7 @@ fn suspended_coroutine_dropped_during_a_panic() {
         println!("caught={message:?} log={:?}", log.entries());
         return;
     }
-    let output = common::run_child(NAME);
+    let output = common::run_child(&name);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && stdout.contains(r#"caught=Ok("owner fails") log=["b", "a"]"#),
@@ -594,15 +514,18 @@ fn suspended_coroutine_dropped_during_a_panic() {
 // resumer gets the outer panic.
 #[test]
 fn owned_coroutine_closed_while_the_owner_panics() {
-    const NAME: &str = "owned_coroutine_closed_while_the_owner_panics";
-    if common::is_child(NAME) {
+    let name = test_path(
+        module_path!(),
+        "owned_coroutine_closed_while_the_owner_panics",
+    );
+    if common::is_child(&name) {
         let log = Log::new();
         let l = log.clone();
-        let mut outer = Coroutine::<(), (), ()>::new(move |_, ()| {
+        let mut outer = coroutine!((), (), (); |_, ()| {
             let l2 = l.clone();
-            let mut inner = Coroutine::<(), (), ()>::new(move |y, ()| {
+            let mut inner = coroutine!((), (), (); |y, ()| {
                 let _x = l2.noisy("inner");
-                y.suspend(());
+                suspend!(y, ());
             });
             inner.resume(()).unwrap();
             let _o = l.noisy("outer");
@@ -612,7 +535,7 @@ fn owned_coroutine_closed_while_the_owner_panics() {
         println!("err={err} log={:?}", log.entries());
         return;
     }
-    let output = common::run_child(NAME);
+    let output = common::run_child(&name);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && stdout.contains(r#"err=outer fails log=["outer", "inner"]"#),
@@ -622,21 +545,22 @@ fn owned_coroutine_closed_while_the_owner_panics() {
 }
 
 // Lua: a `__close` run by `coroutine.close` cannot yield. Here: the
-// destructors of a never-started body run on the closer's stack, but they
-// belong to the close, so they cannot suspend the coroutine that called
+// destructors of a never-started body run with that body's coroutine
+// entered and closing, so they cannot suspend the coroutine that called
 // `close` either: the free suspend fails with AcrossBoundary there, and the
 // closer runs on to its end instead of being suspended in the middle of the
-// close.
+// close. During the close, the never-started coroutine is the running one
+// and the closer is `Normal`.
 #[test]
 fn destructor_of_a_never_started_body_cannot_suspend_the_closer() {
     let log = Log::new();
     let l = log.clone();
-    let mut closer = Coroutine::<(), (), ()>::new(move |_, ()| {
+    let mut closer = coroutine!((), (), (); |_, ()| {
         let probe = Probe {
             log: l.clone(),
-            closer: None,
+            watched: coro::running(),
         };
-        let mut never_started = Coroutine::<(), (), ()>::new(move |_, ()| {
+        let mut never_started = coroutine!((), (), (); |_, ()| {
             let _keep = &probe;
         });
         let closed = never_started.close();
@@ -654,7 +578,36 @@ fn destructor_of_a_never_started_body_cannot_suspend_the_closer() {
             "is_yieldable=false",
             "suspend=attempt to yield across a C-call boundary",
             "across_boundary=true",
+            // The probe watches the closer.
+            "watched=normal",
             "close ok=true",
         ]
     );
+}
+
+// A never-started coroutine being closed is entered like a started one:
+// its body's destructors see it `Running` as `coro::running()`.
+#[test]
+fn never_started_body_is_running_while_closed() {
+    /// What the body's destructor saw: `running()` and its status.
+    type Seen = Rc<RefCell<Option<(Option<Handle>, Status)>>>;
+    struct Observe(Seen);
+    impl Drop for Observe {
+        fn drop(&mut self) {
+            let me = coro::running();
+            let status = me.as_ref().map_or(Status::Dead, Handle::status);
+            *self.0.borrow_mut() = Some((me, status));
+        }
+    }
+    let seen: Seen = Rc::default();
+    let observe = Observe(seen.clone());
+    let mut co = coroutine!((), (), (); |_, ()| {
+        let _keep = &observe;
+    });
+    let handle = co.handle();
+    co.close().unwrap();
+    let (me, status) = seen.borrow_mut().take().expect("the capture was dropped");
+    assert_eq!(me, Some(handle));
+    assert_eq!(status, Status::Running);
+    assert!(coro::running().is_none());
 }

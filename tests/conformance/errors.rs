@@ -1,25 +1,23 @@
-//! Errors: panics returned to the resumer as `Error::Panic`, Lua's messages,
-//! payloads kept unchanged, and `Error` as an ordinary `std` error.
-
-mod common;
+// Errors: panics returned to the resumer as `Error::Panic`, Lua's messages,
+// payloads kept unchanged, and `Error` as an ordinary `std` error.
 
 use std::cell::Cell;
 use std::error::Error as StdError;
-use std::io;
+use std::fmt::Debug;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::Tracker;
-use coro::{Coroutine, Error, PanicPayload, Resumed, Status, Yielder};
+use coro::{Error, PanicPayload, Resume, Resumed, Status};
 
 /// Resumes `co` and expects the body to have panicked.
 #[track_caller]
-fn expect_panic<I, Y: std::fmt::Debug, R: std::fmt::Debug>(
-    co: &mut Coroutine<I, Y, R>,
-    input: I,
-) -> PanicPayload {
+fn expect_panic<I, C>(co: &mut C, input: I) -> PanicPayload
+where
+    C: Resume<I, Yield: Debug, Return: Debug>,
+{
     match co.resume(input) {
         Err(Error::Panic(payload)) => payload,
         other => panic!("expected Error::Panic, got {other:?}"),
@@ -30,8 +28,8 @@ fn expect_panic<I, Y: std::fmt::Debug, R: std::fmt::Debug>(
 // panic does not unwind into the resumer, and the coroutine is dead.
 #[test]
 fn panic_is_returned_with_its_message_and_the_coroutine_dies() {
-    let mut co = Coroutine::new(|y: &Yielder<(), i32>, ()| {
-        y.suspend(1);
+    let mut co = coroutine!((), i32, (); |y, ()| {
+        suspend!(y, 1);
         panic!("boom");
     });
     assert_eq!(co.resume(()).unwrap(), Resumed::Yield(1));
@@ -50,7 +48,7 @@ fn panic_is_returned_with_its_message_and_the_coroutine_dies() {
 // A formatted panic message (a `String` payload) is the error's `Display`.
 #[test]
 fn formatted_panic_message_is_the_display() {
-    let mut co = Coroutine::<u32, (), ()>::new(|_, n| panic!("bad input {n}"));
+    let mut co = coroutine!(u32, (), (); |_, n| panic!("bad input {n}"));
     let err = co.resume(std::hint::black_box(17)).unwrap_err();
     assert_eq!(err.to_string(), "bad input 17");
     let Error::Panic(payload) = err else {
@@ -67,7 +65,7 @@ fn formatted_panic_message_is_the_display() {
 // where Lua's close would report it a second time.
 #[test]
 fn non_string_payload_comes_back_unchanged() {
-    let mut co = Coroutine::<i32, (), ()>::new(|_, n| panic::panic_any(n));
+    let mut co = coroutine!(i32, (), (); |_, n| panic::panic_any(n));
     let payload = expect_panic(&mut co, 100);
     assert!(payload.is::<i32>());
     assert!(!payload.is::<i64>());
@@ -89,7 +87,7 @@ fn non_string_payload_comes_back_unchanged() {
 fn into_inner_gives_back_the_box() {
     #[derive(Debug, PartialEq)]
     struct Custom(Vec<u8>);
-    let mut co = Coroutine::<(), (), ()>::new(|_, ()| panic::panic_any(Custom(vec![1, 2, 3])));
+    let mut co = coroutine!((), (), (); |_, ()| panic::panic_any(Custom(vec![1, 2, 3])));
     let payload = expect_panic(&mut co, ());
     let inner: Box<dyn std::any::Any + Send> = payload.into_inner();
     let caught = panic::catch_unwind(AssertUnwindSafe(|| panic::resume_unwind(inner))).unwrap_err();
@@ -103,7 +101,7 @@ fn dead_coroutine_leaves_closures_it_made_intact() {
     type Counter = Box<dyn Fn() -> i32>;
     let slot: Rc<Cell<Option<Counter>>> = Rc::default();
     let s = slot.clone();
-    let mut co = Coroutine::<[u64; 64], (), ()>::new(move |_, _| {
+    let mut co = coroutine!([u64; 64], (), (); |_, _| {
         let a = Rc::new(Cell::new(10));
         s.set(Some(Box::new(move || {
             a.set(a.get() + 1);
@@ -112,7 +110,7 @@ fn dead_coroutine_leaves_closures_it_made_intact() {
         panic!("x");
     });
     assert_eq!(expect_panic(&mut co, [0; 64]).message(), "x");
-    // Overwrite whatever the dead body's stack held.
+    // Overwrite whatever the dead body's frame held.
     let err = co.resume([u64::MAX; 64]).unwrap_err();
     assert_eq!(err.to_string(), "cannot resume dead coroutine");
     let f = slot.take().unwrap();
@@ -124,7 +122,7 @@ fn dead_coroutine_leaves_closures_it_made_intact() {
 #[test]
 fn input_of_a_refused_resume_is_dropped() {
     let tracker = Tracker::new();
-    let mut co = Coroutine::<common::Tracked, (), ()>::new(|_, _t| {});
+    let mut co = coroutine!(common::Tracked, (), (); |_, _t| {});
     co.resume(tracker.make()).unwrap();
     assert_eq!(tracker.alive(), 0);
     assert!(matches!(co.resume(tracker.make()), Err(Error::Dead)));
@@ -147,10 +145,10 @@ fn panicking_body_drops_its_locals() {
     let tracker = Tracker::new();
     let t = tracker.clone();
     let c = carried_drops.clone();
-    let mut co = Coroutine::<(), (), ()>::new(move |y, ()| {
+    let mut co = coroutine!((), (), (); |y, ()| {
         let _a = t.make();
         let _b = t.make();
-        y.suspend(());
+        suspend!(y, ());
         panic::panic_any(Carried(c));
     });
     co.resume(()).unwrap();
@@ -169,67 +167,12 @@ fn panicking_body_drops_its_locals() {
     assert_eq!(carried_drops.load(Ordering::SeqCst), 1);
 }
 
-// Every error with a Lua counterpart prints Lua's message verbatim.
-#[test]
-fn lua_messages_verbatim() {
-    assert_eq!(Error::Dead.to_string(), "cannot resume dead coroutine");
-    assert_eq!(
-        Error::NotSuspended.to_string(),
-        "cannot resume non-suspended coroutine"
-    );
-    assert_eq!(Error::TooDeep.to_string(), "C stack overflow");
-    assert_eq!(
-        Error::OutsideCoroutine.to_string(),
-        "attempt to yield from outside a coroutine"
-    );
-    assert_eq!(
-        Error::AcrossBoundary.to_string(),
-        "attempt to yield across a C-call boundary"
-    );
-}
-
-// The errors without a Lua counterpart have messages that say what happened.
-#[test]
-fn other_messages_are_clear() {
-    let mismatch = Error::TypeMismatch {
-        expected: ("u8", "u16"),
-        found: ("u32", "u64"),
-    };
-    let text = mismatch.to_string();
-    for name in ["u8", "u16", "u32", "u64"] {
-        assert!(text.contains(&format!("`{name}`")), "{text}");
-    }
-
-    let alloc = Error::StackAllocation {
-        size: 64 * 1024,
-        source: io::Error::from_raw_os_error(libc::ENOMEM),
-    };
-    let text = alloc.to_string();
-    assert!(text.contains("64 KiB"), "{text}");
-    assert!(text.contains("stack"), "{text}");
-    let source = alloc.source().expect("the OS error is the source");
-    assert_eq!(
-        source.to_string(),
-        io::Error::from_raw_os_error(libc::ENOMEM).to_string()
-    );
-    assert!(Error::Dead.source().is_none());
-}
-
-// `Error` is `Send + Sync + 'static`, and so is `PanicPayload`.
-#[test]
-fn error_is_send_sync_static() {
-    fn assert_traits<T: Send + Sync + 'static + StdError>() {}
-    fn assert_payload<T: Send + Sync + 'static + std::fmt::Debug + std::fmt::Display>() {}
-    assert_traits::<Error>();
-    assert_payload::<PanicPayload>();
-}
-
 // Through `?` into `Box<dyn Error + Send + Sync>`, panic message included,
 // and across a thread boundary.
 #[test]
 fn error_travels_through_question_mark_and_threads() {
     fn run(fail: bool) -> Result<i32, Box<dyn StdError + Send + Sync>> {
-        let mut co = Coroutine::<bool, (), i32>::new(|_, fail| {
+        let mut co = coroutine!(bool, (), i32; |_, fail| {
             if fail {
                 panic!("refused");
             }
@@ -246,7 +189,7 @@ fn error_travels_through_question_mark_and_threads() {
 
     // A payload made on one thread is taken apart on another.
     let err = std::thread::spawn(|| {
-        let mut co = Coroutine::<(), (), ()>::new(|_, ()| panic::panic_any(vec![1u8, 2]));
+        let mut co = coroutine!((), (), (); |_, ()| panic::panic_any(vec![1u8, 2]));
         co.resume(()).unwrap_err()
     })
     .join()
@@ -264,7 +207,7 @@ fn error_travels_through_question_mark_and_threads() {
 // `Debug` of an error and of a payload names what it is.
 #[test]
 fn debug_output() {
-    let mut co = Coroutine::<(), (), ()>::new(|_, ()| panic!("visible"));
+    let mut co = coroutine!((), (), (); |_, ()| panic!("visible"));
     let err = co.resume(()).unwrap_err();
     let text = format!("{err:?}");
     assert!(text.contains("Panic"), "{text}");
@@ -276,12 +219,12 @@ fn debug_output() {
 // which carries on; the outer coroutine is unaffected.
 #[test]
 fn nested_panic_stops_at_the_inner_coroutine() {
-    let mut outer = Coroutine::new(|y: &Yielder<(), String>, ()| {
-        let mut inner = Coroutine::<(), (), ()>::new(|_, ()| panic!("inner failure"));
+    let mut outer = coroutine!((), String, _; |y, ()| {
+        let mut inner = coroutine!((), (), (); |_, ()| panic!("inner failure"));
         let err = inner.resume(()).unwrap_err();
         assert_eq!(inner.status(), Status::Dead);
         assert_eq!(coro::running().unwrap().status(), Status::Running);
-        y.suspend(err.to_string());
+        suspend!(y, err.to_string());
         "outer done".to_string()
     });
     assert_eq!(

@@ -1,0 +1,51 @@
+//! Tells Valgrind where coroutine stacks are, so that memcheck follows the
+//! switches between them instead of reporting every one as a wild stack
+//! pointer change.
+//!
+//! Valgrind's client requests are a no-op instruction sequence (four
+//! rotations of `rdi` by a total of 128 bits, then `xchg rbx, rbx`) that its
+//! JIT recognises; on a real CPU they change nothing, so they are always
+//! executed. The request numbers are those of Valgrind's `valgrind.h`.
+
+#[cfg(target_arch = "x86_64")]
+mod imp {
+    use std::arch::asm;
+
+    const STACK_REGISTER: usize = 0x1501;
+    const STACK_DEREGISTER: usize = 0x1502;
+
+    /// Issues one client request; returns Valgrind's answer, or 0 natively.
+    fn request(code: usize, a1: usize, a2: usize) -> usize {
+        let args: [usize; 6] = [code, a1, a2, 0, 0, 0];
+        let mut result: usize = 0;
+        // SAFETY: the sequence only rotates rdi back to its value and swaps
+        // rbx with itself; under Valgrind it reads `args` (which we keep
+        // alive across the asm) and writes rdx.
+        unsafe {
+            asm!(
+                "rol rdi, 3",
+                "rol rdi, 13",
+                "rol rdi, 61",
+                "rol rdi, 51",
+                "xchg rbx, rbx",
+                in("rax") args.as_ptr(),
+                inout("rdx") result,
+                inout("rdi") 0usize => _,
+                options(nostack, preserves_flags),
+            );
+        }
+        result
+    }
+
+    /// Declares `[low, high)` a stack; returns an id for `deregister`.
+    pub(crate) fn register(low: *mut u8, high: *mut u8) -> usize {
+        request(STACK_REGISTER, low as usize, high as usize)
+    }
+
+    /// Forgets a stack declared by `register`.
+    pub(crate) fn deregister(id: usize) {
+        request(STACK_DEREGISTER, id, 0);
+    }
+}
+
+pub(crate) use imp::{deregister, register};
