@@ -13,7 +13,7 @@
 //! stores. `Normal` is never stored: an active coroutine that is not the
 //! running one is normal, so a resume does not touch its resumer's header.
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
 use std::cell::Cell;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -117,6 +117,9 @@ pub(crate) struct Header {
     /// A stackless coroutine's exchange of values with its resumer: set by
     /// `resume` for the length of one poll, null otherwise.
     mailbox: Cell<*mut ()>,
+    /// An unwind caught by `foreign::callback`, to be continued by the
+    /// enclosing `foreign::call` once the foreign code has returned.
+    pending_unwind: Cell<Option<Box<dyn Any + Send>>>,
 }
 
 impl Header {
@@ -137,6 +140,7 @@ impl Header {
             stack_size,
             types,
             mailbox: Cell::new(ptr::null_mut()),
+            pending_unwind: Cell::new(None),
         })
     }
 
@@ -182,6 +186,14 @@ impl Header {
     #[inline]
     pub(crate) fn set_mailbox(&self, mailbox: *mut ()) {
         self.mailbox.set(mailbox);
+    }
+
+    /// Takes or replaces the unwind waiting for `foreign::call`.
+    pub(crate) fn swap_pending_unwind(
+        &self,
+        payload: Option<Box<dyn Any + Send>>,
+    ) -> Option<Box<dyn Any + Send>> {
+        self.pending_unwind.replace(payload)
     }
 
     /// How far `close` has got with this coroutine.

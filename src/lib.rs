@@ -70,8 +70,10 @@
 //! can suspend from anywhere below its body: deep recursion, closures handed
 //! to other crates, even a C library's callback (a `qsort` comparator that
 //! asks the resumer for each comparison) — Lua 5.1 with Coco, or Lua 5.2's
-//! continuations without writing any. Resume such a coroutine to completion:
-//! closing it while C frames are on its stack would unwind through them.
+//! continuations without writing any. An unwind cannot cross C frames, so to
+//! close such a coroutine (or let a callback panic), call the C code through
+//! [`foreign::call`] and wrap its callbacks in [`foreign::callback`]; without
+//! them, resume it to completion.
 //!
 //! # Panics
 //!
@@ -111,6 +113,7 @@ pub mod differences {}
 
 mod current;
 mod error;
+pub mod foreign;
 mod resume;
 mod stackful;
 pub mod stackless;

@@ -454,7 +454,7 @@ unsafe fn suspend_running<I, Y>(header: *const Header, stack_top: *mut u8, value
 fn closing(header: &Header) -> ! {
     match header.closing() {
         Closing::Refuse => panic!("{}", Error::AcrossBoundary),
-        _ => unwind::start(),
+        _ => unwind::start(header),
     }
 }
 

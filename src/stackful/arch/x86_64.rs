@@ -97,6 +97,14 @@ pub(crate) unsafe fn init_stack(top: *mut u8, entry: EntryFn, data: *mut u8) -> 
     sp.cast()
 }
 
+/// True if `ip`, a return address found by an unwinder's walk, lies in the
+/// trampoline: the walk has reached a coroutine's root.
+pub(crate) fn is_root_frame(ip: usize) -> bool {
+    let start = trampoline as *const () as usize;
+    // The trampoline is a dozen instructions; its one call returns inside.
+    ip > start && ip <= start + 64
+}
+
 /// True if `sp` is the untouched result of `init_stack`: the coroutine never
 /// ran, and its data is still in place.
 ///
