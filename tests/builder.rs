@@ -353,3 +353,69 @@ fn running_out_of_mappings_is_a_clear_error() {
     assert!(stdout.contains("vm.max_map_count"), "{stdout}");
     assert!(stdout.contains("after=Return(5)"), "{stdout}");
 }
+
+// Under a small address-space limit (RLIMIT_AS), mapping stacks fails soon:
+// `build` returns `StackAllocation` naming the cause and the remedy, and
+// `Coroutine::new` panics with the same message. In a child process, since
+// the limit cannot be lifted again.
+#[test]
+fn address_space_limit_is_a_clear_error() {
+    const NAME: &str = "address_space_limit_is_a_clear_error";
+    if common::is_child(NAME) {
+        let limit = libc::rlimit {
+            rlim_cur: 1 << 30,
+            rlim_max: 1 << 30,
+        };
+        // SAFETY: lowers this (child) process's own address-space limit.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) }, 0);
+        let mut alive = Vec::new();
+        let err = loop {
+            match Builder::new()
+                .stack_size(64 << 20)
+                .build(|_: &Yielder<(), ()>, ()| {})
+            {
+                Ok(co) => alive.push(co),
+                Err(err) => break err,
+            }
+            assert!(alive.len() < 64, "no limit reached");
+        };
+        println!("built={}", alive.len());
+        println!(
+            "is_stack_allocation={}",
+            matches!(err, Error::StackAllocation { .. })
+        );
+        println!("message={err}");
+        let panic = std::panic::catch_unwind(|| Coroutine::<(), (), ()>::new(|_, ()| {}));
+        // The default stack (256 KiB) may still fit: exhaust it with more.
+        let message = match panic {
+            Ok(_) => {
+                let mut more = Vec::new();
+                loop {
+                    match std::panic::catch_unwind(|| Coroutine::<(), (), ()>::new(|_, ()| {})) {
+                        Ok(co) => more.push(co),
+                        Err(payload) => break *payload.downcast::<String>().unwrap(),
+                    }
+                }
+            }
+            Err(payload) => *payload.downcast::<String>().unwrap(),
+        };
+        println!("panic={message}");
+        return;
+    }
+    let output = common::run_child(NAME);
+    assert!(output.status.success(), "{}", common::describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("is_stack_allocation=true"), "{stdout}");
+    assert!(
+        stdout.contains("message=cannot map a coroutine stack of 65536 KiB"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("out of memory or address space"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("panic=cannot map a coroutine stack of 256 KiB"),
+        "{stdout}"
+    );
+}
