@@ -419,3 +419,28 @@ fn address_space_limit_is_a_clear_error() {
         "{stdout}"
     );
 }
+
+// Our fault handler passes faults that are not a coroutine's overflow to the
+// one that was there before: a thread's own overflow is still reported by
+// Rust's handler.
+#[test]
+fn a_thread_overflow_is_still_reported_by_rust() {
+    const NAME: &str = "a_thread_overflow_is_still_reported_by_rust";
+    if common::is_child(NAME) {
+        #[allow(unconditional_recursion)]
+        #[inline(never)]
+        fn forever(n: u64) -> u64 {
+            let frame = black_box([n; 64]);
+            forever(n + 1) + black_box(frame)[0]
+        }
+        // Installs coro's handler.
+        let mut co = Coroutine::<(), (), ()>::new(|_, ()| {});
+        co.resume(()).unwrap();
+        forever(0);
+        unreachable!("the overflow must end the process");
+    }
+    let output = common::run_child(NAME);
+    let stderr = common::assert_aborted(&output);
+    assert!(stderr.contains("has overflowed its stack"), "{stderr}");
+    assert!(!stderr.contains("coroutine '"), "{stderr}");
+}
