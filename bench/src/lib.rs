@@ -9,6 +9,11 @@
 //!   until it returns;
 //! - `suspended`: a coroutine that has run once and is parked inside its
 //!   body, for memory measurements.
+//!
+//! Stackful peers: [`coro_peer`], [`corosensei_peer`], [`generator_peer`].
+//! Stackless peers: [`coro_stackless_peer`], [`genawaiter_peer`] and
+//! [`future_peer`], the floor. Others: [`lua_peer`] (Lua 5.4's own
+//! coroutines, through mlua) and [`thread_peer`] (two OS threads).
 
 use std::hint::black_box;
 
@@ -133,5 +138,455 @@ pub mod corosensei_peer {
         let mut co = Coroutine::new(|yielder, ()| yielder.suspend(()));
         assert!(matches!(co.resume(()), CoroutineResult::Yield(())));
         co
+    }
+}
+
+/// `coro::stackless`: this crate's stackless coroutines, whose body is an
+/// `async` block kept in one heap frame.
+pub mod coro_stackless_peer {
+    use coro::Resumed;
+    use coro::stackless::{Coroutine, Yielder};
+
+    /// A coroutine that suspends with 1, 2, 3, … forever.
+    pub type Counter = Coroutine<(), u64, ()>;
+
+    /// A fresh counter, not yet started.
+    pub fn counter() -> Counter {
+        Coroutine::new(|y: Yielder<(), u64>, ()| async move {
+            let mut i = 0u64;
+            loop {
+                i = i.wrapping_add(1);
+                y.suspend(i).await;
+            }
+        })
+    }
+
+    /// One round trip: resumes the counter and returns what it suspended with.
+    #[inline]
+    pub fn step(counter: &mut Counter) -> u64 {
+        match counter.resume(()) {
+            Ok(Resumed::Yield(i)) => i,
+            Ok(Resumed::Return(())) => unreachable!("the counter never returns"),
+            Err(err) => panic!("the counter failed: {err}"),
+        }
+    }
+
+    /// Creates a coroutine returning `x + 1` and runs it to completion.
+    #[inline]
+    pub fn create_finish(x: u64) -> u64 {
+        let mut co = Coroutine::new(move |_: Yielder<(), ()>, ()| async move { x.wrapping_add(1) });
+        match co.resume(()) {
+            Ok(Resumed::Return(r)) => r,
+            Ok(Resumed::Yield(())) => unreachable!("the body never suspends"),
+            Err(err) => panic!("the coroutine failed: {err}"),
+        }
+    }
+
+    /// A coroutine resumed once, now suspended inside its body.
+    pub fn suspended() -> Coroutine<(), (), ()> {
+        let mut co = Coroutine::new(|y: Yielder<(), ()>, ()| async move { y.suspend(()).await });
+        assert!(matches!(co.resume(()), Ok(Resumed::Yield(()))));
+        co
+    }
+}
+
+/// `genawaiter`'s `rc` flavour: a generator whose `async` body is boxed, with
+/// its exchange slot in an `Rc`.
+pub mod genawaiter_peer {
+    use std::future::Future;
+
+    use genawaiter::GeneratorState;
+    use genawaiter::rc::{Co, Gen};
+
+    /// A fresh generator that yields 1, 2, 3, … forever.
+    pub fn counter() -> Gen<u64, (), impl Future<Output = ()>> {
+        Gen::new(|co: Co<u64>| async move {
+            let mut i = 0u64;
+            loop {
+                i = i.wrapping_add(1);
+                co.yield_(i).await;
+            }
+        })
+    }
+
+    /// One round trip: resumes the counter and returns what it yielded.
+    #[inline]
+    pub fn step<F: Future<Output = ()>>(counter: &mut Gen<u64, (), F>) -> u64 {
+        match counter.resume() {
+            GeneratorState::Yielded(i) => i,
+            GeneratorState::Complete(()) => unreachable!("the counter never returns"),
+        }
+    }
+
+    /// Creates a generator returning `x + 1` and runs it to completion.
+    #[inline]
+    pub fn create_finish(x: u64) -> u64 {
+        let mut generator = Gen::new(move |_: Co<()>| async move { x.wrapping_add(1) });
+        match generator.resume() {
+            GeneratorState::Complete(r) => r,
+            GeneratorState::Yielded(()) => unreachable!("the body never yields"),
+        }
+    }
+
+    /// A generator resumed once, now suspended inside its body.
+    pub fn suspended() -> Gen<(), (), impl Future<Output = ()>> {
+        let mut generator = Gen::new(|co: Co<()>| async move { co.yield_(()).await });
+        assert!(matches!(generator.resume(), GeneratorState::Yielded(())));
+        generator
+    }
+}
+
+/// A hand-written `Future` polled with a no-op waker: the least a stackless
+/// round trip can cost (one virtual call that bumps a counter).
+pub mod future_peer {
+    use std::future::Future;
+    use std::hint::black_box;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// A future that counts its polls and never completes.
+    #[derive(Debug)]
+    struct Ticker {
+        /// How many times it was polled.
+        polls: u64,
+    }
+
+    impl Future for Ticker {
+        type Output = ();
+
+        fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            self.polls = self.polls.wrapping_add(1);
+            Poll::Pending
+        }
+    }
+
+    /// A type-erased future, as a stackless coroutine keeps its frame.
+    pub type Counter = Pin<Box<dyn Future<Output = ()>>>;
+
+    /// A fresh ticker, behind `black_box` so that its polls stay virtual
+    /// calls.
+    pub fn counter() -> Counter {
+        black_box(Box::pin(Ticker { polls: 0 }))
+    }
+
+    /// One round trip: polls the ticker once; true as it stays pending.
+    #[inline]
+    pub fn step(counter: &mut Counter) -> bool {
+        counter
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_pending()
+    }
+
+    /// Boxes a future returning `x + 1` and polls it to completion.
+    #[inline]
+    pub fn create_finish(x: u64) -> u64 {
+        let mut future: Pin<Box<dyn Future<Output = u64>>> =
+            black_box(Box::pin(async move { x.wrapping_add(1) }));
+        match future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(r) => r,
+            Poll::Pending => unreachable!("the future is ready at once"),
+        }
+    }
+
+    /// A ticker polled once.
+    pub fn suspended() -> Counter {
+        let mut ticker = counter();
+        assert!(step(&mut ticker));
+        ticker
+    }
+}
+
+/// The `generator` crate: stackful generators with one `mmap`'d stack each
+/// (32 KiB by default, plus a guard page).
+pub mod generator_peer {
+    use generator::{Gn, LocalGenerator};
+
+    /// A generator that yields 1, 2, 3, … forever.
+    pub type Counter = LocalGenerator<'static, (), u64>;
+
+    /// A fresh counter, not yet started.
+    pub fn counter() -> Counter {
+        Gn::<()>::new_scoped_local(|mut scope| {
+            let mut i = 0u64;
+            loop {
+                i = i.wrapping_add(1);
+                scope.yield_with(i);
+            }
+        })
+    }
+
+    /// One round trip: resumes the counter and returns what it yielded.
+    #[inline]
+    pub fn step(counter: &mut Counter) -> u64 {
+        counter.resume().expect("the counter never finishes")
+    }
+
+    /// Creates a generator returning `x + 1` on a fresh stack and runs it to
+    /// completion.
+    #[inline]
+    pub fn create_finish(x: u64) -> u64 {
+        let mut generator = Gn::<()>::new_scoped_local(move |_| x.wrapping_add(1));
+        let r = generator.resume().expect("the body returns a value");
+        debug_assert!(generator.is_done());
+        r
+    }
+
+    /// A generator resumed once, now suspended inside its body.
+    pub fn suspended() -> LocalGenerator<'static, (), ()> {
+        let mut generator = Gn::<()>::new_scoped_local(|mut scope| {
+            scope.yield_with(());
+        });
+        assert_eq!(generator.resume(), Some(()));
+        generator
+    }
+}
+
+/// Lua 5.4's own coroutines, in a Lua state built from the vendored sources
+/// by mlua: resumed from Rust through `mlua::Thread`, or from a loop in Lua.
+pub mod lua_peer {
+    use mlua::{Function, Lua, Thread};
+
+    /// A Lua coroutine that yields 1, 2, 3, … forever, resumed from Rust.
+    #[derive(Debug)]
+    pub struct Counter {
+        /// Keeps the state alive.
+        _lua: Lua,
+        /// The coroutine.
+        thread: Thread,
+    }
+
+    impl Counter {
+        /// A fresh counter in a state of its own, not yet started.
+        pub fn new() -> Self {
+            let lua = Lua::new();
+            let body: Function = lua
+                .load(
+                    "return function()
+                        local i = 0
+                        while true do
+                            i = i + 1
+                            coroutine.yield(i)
+                        end
+                    end",
+                )
+                .eval()
+                .expect("the body compiles");
+            let thread = lua.create_thread(body).expect("Lua makes a coroutine");
+            Counter { _lua: lua, thread }
+        }
+
+        /// One round trip: `Thread::resume` from Rust, and the body's
+        /// `coroutine.yield`.
+        #[inline]
+        pub fn step(&self) -> u64 {
+            self.thread.resume(()).expect("the counter yields")
+        }
+    }
+
+    impl Default for Counter {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// A Lua function that runs `n` of some operation in a Lua loop, with
+    /// no crossing into Rust in between.
+    #[derive(Debug)]
+    pub struct Loop {
+        /// Keeps the state alive.
+        _lua: Lua,
+        /// `function(n)`: runs the loop and returns its last result.
+        run: Function,
+    }
+
+    impl Loop {
+        /// `n` round trips of `coroutine.resume` on a counter, in Lua.
+        pub fn round_trips() -> Self {
+            Self::new(
+                "local resume = coroutine.resume
+                local co = coroutine.create(function()
+                    local i = 0
+                    while true do
+                        i = i + 1
+                        coroutine.yield(i)
+                    end
+                end)
+                return function(n)
+                    local last = 0
+                    for _ = 1, n do
+                        local _, i = resume(co)
+                        last = i
+                    end
+                    return last
+                end",
+            )
+        }
+
+        /// `n` times `coroutine.create` and a `coroutine.resume` that runs
+        /// a trivial body to its end, in Lua (garbage collection included).
+        pub fn create_finish() -> Self {
+            Self::new(
+                "local create, resume = coroutine.create, coroutine.resume
+                local function body(x) return x + 1 end
+                return function(n)
+                    local last = 0
+                    for i = 1, n do
+                        local _, r = resume(create(body), i)
+                        last = r
+                    end
+                    return last
+                end",
+            )
+        }
+
+        /// A loop defined by `chunk`, which returns `function(n)`.
+        fn new(chunk: &str) -> Self {
+            let lua = Lua::new();
+            let run = lua.load(chunk).eval().expect("the loop compiles");
+            Loop { _lua: lua, run }
+        }
+
+        /// Runs the loop `n` times and returns its last result.
+        #[inline]
+        pub fn run(&self, n: u64) -> i64 {
+            self.run.call(n).expect("the loop runs")
+        }
+    }
+
+    /// Makes trivial Lua coroutines from Rust, in a state of its own.
+    #[derive(Debug)]
+    pub struct Factory {
+        /// The state the coroutines live in.
+        lua: Lua,
+        /// `function(x) return x + 1 end`.
+        finishing: Function,
+        /// `function() coroutine.yield() end`.
+        suspending: Function,
+    }
+
+    impl Factory {
+        /// A fresh state with the two bodies compiled.
+        pub fn new() -> Self {
+            let lua = Lua::new();
+            let finishing = lua
+                .load("return function(x) return x + 1 end")
+                .eval()
+                .expect("the body compiles");
+            let suspending = lua
+                .load("return function() coroutine.yield() end")
+                .eval()
+                .expect("the body compiles");
+            Factory {
+                lua,
+                finishing,
+                suspending,
+            }
+        }
+
+        /// The state, for its memory count.
+        pub fn lua(&self) -> &Lua {
+            &self.lua
+        }
+
+        /// `Lua::create_thread` on a body returning `x + 1`, resumed to
+        /// completion.
+        #[inline]
+        pub fn create_finish(&self, x: u64) -> u64 {
+            let thread = self
+                .lua
+                .create_thread(self.finishing.clone())
+                .expect("Lua makes a coroutine");
+            thread.resume(x).expect("the body returns")
+        }
+
+        /// A coroutine resumed once, now suspended inside its body.
+        pub fn suspended(&self) -> Thread {
+            let thread = self
+                .lua
+                .create_thread(self.suspending.clone())
+                .expect("Lua makes a coroutine");
+            thread.resume::<()>(()).expect("the body yields");
+            thread
+        }
+    }
+
+    impl Default for Factory {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+}
+
+/// Two OS threads handing a value back and forth over `std::sync::mpsc`
+/// channels: what coroutines spare a program.
+pub mod thread_peer {
+    use std::sync::mpsc::{self, Receiver, Sender};
+    use std::thread::{self, JoinHandle};
+
+    /// This thread and an echo thread that answers every message with its
+    /// successor.
+    #[derive(Debug)]
+    pub struct PingPong {
+        /// To the echo thread; dropped first to stop it.
+        to: Option<Sender<u64>>,
+        /// From the echo thread.
+        from: Receiver<u64>,
+        /// The echo thread.
+        echo: Option<JoinHandle<()>>,
+    }
+
+    impl PingPong {
+        /// Starts the echo thread.
+        pub fn new() -> Self {
+            let (to, requests) = mpsc::channel::<u64>();
+            let (replies, from) = mpsc::channel();
+            let echo = thread::spawn(move || {
+                for x in requests {
+                    if replies.send(x.wrapping_add(1)).is_err() {
+                        break;
+                    }
+                }
+            });
+            PingPong {
+                to: Some(to),
+                from,
+                echo: Some(echo),
+            }
+        }
+
+        /// One round trip: a message each way.
+        #[inline]
+        pub fn step(&self, x: u64) -> u64 {
+            let to = self.to.as_ref().expect("open until dropped");
+            to.send(x).expect("the echo thread is alive");
+            self.from.recv().expect("the echo thread answers")
+        }
+    }
+
+    impl Default for PingPong {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl Drop for PingPong {
+        fn drop(&mut self) {
+            drop(self.to.take());
+            if let Some(echo) = self.echo.take() {
+                let _ = echo.join();
+            }
+        }
+    }
+
+    /// Spawns a thread returning `x + 1` and joins it.
+    #[inline]
+    pub fn create_finish(x: u64) -> u64 {
+        thread::spawn(move || x.wrapping_add(1))
+            .join()
+            .expect("the thread returns")
     }
 }

@@ -24,6 +24,14 @@ pub(super) struct Slot<I, Y> {
 }
 
 impl<I, Y> Slot<I, Y> {
+    /// True if the poll ended in exactly one suspension that took the input:
+    /// the plain case of a resume.
+    #[inline]
+    pub(super) fn suspended(&self) -> bool {
+        // Non-short-circuit: one branch instead of three.
+        self.yielded.is_some() & self.input.is_none() & !self.clash
+    }
+
     pub(super) fn new(input: I) -> Self {
         Slot {
             input: Some(input),

@@ -156,7 +156,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             }))
         });
         match polled {
-            Ok(Poll::Pending) if !slot.clash && slot.yielded.is_some() && slot.input.is_none() => {
+            Ok(Poll::Pending) if slot.suspended() => {
                 current::leave(&self.header, Status::Suspended);
                 Ok(Resumed::Yield(slot.yielded.take().expect("checked above")))
             }
@@ -392,8 +392,13 @@ impl<I, Y> Future for Suspend<'_, I, Y> {
     fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<I> {
         let this = self.get_mut();
         let header = &*this.yielder.header;
-        match std::mem::replace(&mut this.state, SuspendState::Waiting) {
-            SuspendState::Start(value) => {
+        match this.state {
+            SuspendState::Start(_) => {
+                let SuspendState::Start(value) =
+                    std::mem::replace(&mut this.state, SuspendState::Waiting)
+                else {
+                    unreachable!("matched above")
+                };
                 // Hand the value to the resume; a second suspension in the
                 // same poll is a clash, and its value is dropped here.
                 let rejected = mailbox::with_slot(header, |slot: &mut Slot<I, Y>| {
