@@ -23,6 +23,28 @@
 //! assert_eq!(co.resume(0).unwrap_err().to_string(), "cannot resume dead coroutine");
 //! ```
 //!
+//! # Two backends
+//!
+//! Both share one model — [`Status`], [`Error`], [`Handle`], [`running`],
+//! [`MAX_NESTING`], the [`Resume`] trait and [`IntoIter`] — and one
+//! conformance suite runs unchanged against both.
+//!
+//! | | stackful [`Coroutine`] | stackless [`stackless::Coroutine`] |
+//! | --- | --- | --- |
+//! | the body | a closure | a closure returning an `async` block |
+//! | can suspend from | any frame: plain functions, closures handed to other crates, C callbacks | async frames only (`yielder.suspend(v).await`, async callees) |
+//! | memory per suspended coroutine | one touched stack page plus a header (about 4.2 KiB resident) | its frame plus a header (160 bytes for a trivial body) |
+//! | how many | up to what `vm.max_map_count` allows (two mappings per stack, about 32,700 by default), then [`Error::StackAllocation`] | a million is an ordinary case |
+//! | the free [`suspend`], [`is_yieldable`] | work from any depth | [`Error::AcrossBoundary`], `false` |
+//! | close | unwinds the stack; a destructor that panics aborts, as in any Rust unwind | drops the frame; a destructor that panics makes `close` return [`Error::Panic`] |
+//!
+//! Choose stackful to suspend from code you cannot make async (parsers
+//! written as plain recursive functions, callbacks of other libraries, C);
+//! choose stackless for very many small coroutines, or where every
+//! suspension point is yours to write as an `.await`. The README's
+//! Performance section has the measured costs of both, side by side with
+//! other libraries.
+//!
 //! # From Lua to coro
 //!
 //! | Lua 5.4 | coro |
