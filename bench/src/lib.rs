@@ -590,3 +590,64 @@ pub mod thread_peer {
             .expect("the thread returns")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Every workload does what its name says, so the timings measure it.
+
+    use super::*;
+
+    #[test]
+    fn counters_count() {
+        let mut co = coro_peer::counter();
+        assert_eq!([1, 2, 3].map(|_| coro_peer::step(&mut co)), [1, 2, 3]);
+        let mut co = corosensei_peer::counter();
+        assert_eq!([1, 2, 3].map(|_| corosensei_peer::step(&mut co)), [1, 2, 3]);
+        let mut co = generator_peer::counter();
+        assert_eq!([1, 2, 3].map(|_| generator_peer::step(&mut co)), [1, 2, 3]);
+        let mut co = coro_stackless_peer::counter();
+        assert_eq!(
+            [1, 2, 3].map(|_| coro_stackless_peer::step(&mut co)),
+            [1, 2, 3]
+        );
+        let mut co = genawaiter_peer::counter();
+        assert_eq!([1, 2, 3].map(|_| genawaiter_peer::step(&mut co)), [1, 2, 3]);
+        let mut co = future_peer::counter();
+        assert!(future_peer::step(&mut co));
+        let co = lua_peer::Counter::new();
+        assert_eq!([1, 2, 3].map(|_| co.step()), [1, 2, 3]);
+        assert_eq!(lua_peer::Loop::round_trips().run(3), 3);
+        let threads = thread_peer::PingPong::new();
+        assert_eq!(threads.step(41), 42);
+    }
+
+    #[test]
+    fn bodies_finish() {
+        assert_eq!(coro_peer::create_finish(41), 42);
+        assert_eq!(corosensei_peer::create_finish(41), 42);
+        assert_eq!(generator_peer::create_finish(41), 42);
+        assert_eq!(coro_stackless_peer::create_finish(41), 42);
+        assert_eq!(genawaiter_peer::create_finish(41), 42);
+        assert_eq!(future_peer::create_finish(41), 42);
+        assert_eq!(lua_peer::Factory::new().create_finish(41), 42);
+        assert_eq!(lua_peer::Loop::create_finish().run(3), 4);
+        assert_eq!(thread_peer::create_finish(41), 42);
+    }
+
+    #[test]
+    fn suspended_ones_stay_suspended() {
+        assert_eq!(coro_peer::suspended().status(), coro::Status::Suspended);
+        assert_eq!(
+            coro_stackless_peer::suspended().status(),
+            coro::Status::Suspended
+        );
+        assert!(!generator_peer::suspended().is_done());
+        let lua = lua_peer::Factory::new();
+        assert!(lua.suspended().is_resumable());
+        drop((
+            corosensei_peer::suspended(),
+            genawaiter_peer::suspended(),
+            future_peer::suspended(),
+        ));
+    }
+}

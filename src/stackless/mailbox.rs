@@ -6,6 +6,11 @@
 //! through the header its `Yielder` shares, after checking that this very
 //! coroutine is the one running. Passing values this way costs no
 //! allocation and no reference counting per resume.
+//!
+//! The safe alternative — a slot behind an `Rc` that the coroutine and its
+//! `Yielder` share — would cost a third allocation per coroutine (the header
+//! and the frame are the other two, and the contract allows two) and
+//! reference-count traffic on every suspension.
 #![allow(unsafe_code)]
 
 use std::ptr;

@@ -454,6 +454,7 @@ fn main() {
 
     println!("# Benchmark report\n");
     println!("Machine: {}\n", machine());
+    println!("coro: {}\n", revision());
     println!(
         "Medians of {} samples of about {:?} each, taken in turn from every \
          row of a table after a warm-up of {:?} each. Ratios are the peer's \
@@ -471,6 +472,13 @@ fn main() {
     let round_trips = time_table(settings, ROUND_TRIPS);
     println!("## Resume + suspend round trip\n");
     print_timings(ROUND_TRIPS, &round_trips);
+    println!(
+        "\nThe Lua rows include Lua's own resume (a `setjmp` each); from Rust, \
+         also mlua's checks and stack moves. The OS-thread row is a futex \
+         wake-up each way and depends on the scheduler, the machine's load \
+         and whether the partner is still spinning: take it as an order of \
+         magnitude."
+    );
 
     let creates = time_table(settings, CREATES);
     println!("\n## Create + run to completion (trivial body)\n");
@@ -903,6 +911,29 @@ fn machine() -> String {
         field("cpu MHz"),
         kernel.trim()
     )
+}
+
+/// The commit of coro measured, and whether `src/` differs from it.
+fn revision() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(&root)
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(commit) => match git(&["status", "--porcelain", "--", "src"]) {
+            Some(changes) if !changes.is_empty() => {
+                format!("commit {commit}, with uncommitted changes in src/")
+            }
+            _ => format!("commit {commit}"),
+        },
+        None => "commit unknown (no git)".to_string(),
+    }
 }
 
 /// One row per peer: its kind, median, spread, and its time divided by its
