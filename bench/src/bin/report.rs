@@ -995,8 +995,10 @@ fn format_ns(ns: f64) -> String {
         format!("{ns:.2} ns")
     } else if ns < 100.0 {
         format!("{ns:.1} ns")
-    } else if ns < 10_000.0 {
+    } else if ns < 1_000.0 {
         format!("{ns:.0} ns")
+    } else if ns < 10_000.0 {
+        format!("{:.2} µs", ns / 1000.0)
     } else {
         format!("{:.1} µs", ns / 1000.0)
     }

@@ -1,0 +1,65 @@
+//! coro against peers of other kinds: the `generator` crate (stackful), Lua
+//! 5.4's coroutines through mlua, and two OS threads over channels.
+//!
+//! ```text
+//! cargo bench -p bench --bench peers -- --warm-up-time 1 --measurement-time 3
+//! ```
+
+use std::hint::black_box;
+
+use bench::{coro_peer, generator_peer, lua_peer, thread_peer};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// One resume + one suspend (or one message each way) per iteration.
+fn round_trip(c: &mut Criterion) {
+    let mut group = c.benchmark_group("peers_round_trip");
+    let mut co = coro_peer::counter();
+    group.bench_function("coro", |b| b.iter(|| coro_peer::step(black_box(&mut co))));
+    let mut co = generator_peer::counter();
+    group.bench_function("generator", |b| {
+        b.iter(|| generator_peer::step(black_box(&mut co)))
+    });
+    let co = lua_peer::Counter::new();
+    group.bench_function("Lua 5.4 from Rust", |b| b.iter(|| co.step()));
+    let lua = lua_peer::Loop::round_trips();
+    group.bench_function("Lua 5.4 in Lua", |b| {
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            black_box(lua.run(iters));
+            start.elapsed()
+        })
+    });
+    let threads = thread_peer::PingPong::new();
+    group.bench_function("2 OS threads", |b| b.iter(|| threads.step(black_box(7))));
+    group.finish();
+}
+
+/// Create and run to completion (spawn and join, for threads).
+fn create_finish(c: &mut Criterion) {
+    let mut group = c.benchmark_group("peers_create_finish");
+    group.bench_function("coro (pooled stack)", |b| {
+        b.iter(|| coro_peer::create_finish(black_box(7)))
+    });
+    group.bench_function("generator (new stack)", |b| {
+        b.iter(|| generator_peer::create_finish(black_box(7)))
+    });
+    let lua = lua_peer::Factory::new();
+    group.bench_function("Lua 5.4 from Rust", |b| {
+        b.iter(|| lua.create_finish(black_box(7)))
+    });
+    let lua = lua_peer::Loop::create_finish();
+    group.bench_function("Lua 5.4 in Lua", |b| {
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            black_box(lua.run(iters));
+            start.elapsed()
+        })
+    });
+    group.bench_function("OS thread spawn + join", |b| {
+        b.iter(|| thread_peer::create_finish(black_box(7)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, round_trip, create_finish);
+criterion_main!(benches);

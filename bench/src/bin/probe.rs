@@ -1,0 +1,100 @@
+//! Runs one workload a given number of times and nothing else, for counting
+//! instructions with valgrind, which repeats to the instruction on a noisy
+//! machine where wall-clock timings do not:
+//!
+//! ```text
+//! cargo build --release -p bench --bin probe
+//! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p \
+//!     target/release/probe coro-round-trip 1000000
+//! ```
+//!
+//! Two runs with different counts give the instructions per operation:
+//! (Ir₂ − Ir₁) / (n₂ − n₁), free of start-up costs. `probe` alone lists the
+//! workloads.
+
+use std::hint::black_box;
+
+use bench::{
+    coro_peer, coro_stackless_peer, corosensei_peer, future_peer, genawaiter_peer, generator_peer,
+    lua_peer, thread_peer,
+};
+
+/// A workload: its name, and a function running it `n` times.
+type Workload = (&'static str, fn(u64));
+
+/// Every workload, by name.
+const WORKLOADS: &[Workload] = &[
+    ("coro-round-trip", |n| {
+        let mut co = coro_peer::counter();
+        repeat(n, || coro_peer::step(black_box(&mut co)));
+    }),
+    ("corosensei-round-trip", |n| {
+        let mut co = corosensei_peer::counter();
+        repeat(n, || corosensei_peer::step(black_box(&mut co)));
+    }),
+    ("generator-round-trip", |n| {
+        let mut co = generator_peer::counter();
+        repeat(n, || generator_peer::step(black_box(&mut co)));
+    }),
+    ("stackless-round-trip", |n| {
+        let mut co = coro_stackless_peer::counter();
+        repeat(n, || coro_stackless_peer::step(black_box(&mut co)));
+    }),
+    ("genawaiter-round-trip", |n| {
+        let mut co = genawaiter_peer::counter();
+        repeat(n, || genawaiter_peer::step(black_box(&mut co)));
+    }),
+    ("future-round-trip", |n| {
+        let mut co = future_peer::counter();
+        repeat(n, || future_peer::step(black_box(&mut co)));
+    }),
+    ("lua-round-trip", |n| {
+        let co = lua_peer::Counter::new();
+        repeat(n, || co.step());
+    }),
+    ("threads-round-trip", |n| {
+        let threads = thread_peer::PingPong::new();
+        repeat(n, || threads.step(black_box(7)));
+    }),
+    ("coro-create-finish", |n| {
+        repeat(n, || coro_peer::create_finish(black_box(7)));
+    }),
+    ("stackless-create-finish", |n| {
+        repeat(n, || coro_stackless_peer::create_finish(black_box(7)));
+    }),
+    ("genawaiter-create-finish", |n| {
+        repeat(n, || genawaiter_peer::create_finish(black_box(7)));
+    }),
+    ("future-create-finish", |n| {
+        repeat(n, || future_peer::create_finish(black_box(7)));
+    }),
+];
+
+/// Runs `op` `n` times, keeping every result.
+#[inline(never)]
+fn repeat<T>(n: u64, mut op: impl FnMut() -> T) {
+    for _ in 0..n {
+        black_box(op());
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let found = match args.as_slice() {
+        [name, n] => WORKLOADS
+            .iter()
+            .find(|(known, _)| known == name)
+            .zip(n.parse::<u64>().ok()),
+        _ => None,
+    };
+    match found {
+        Some(((_, run), n)) => run(n),
+        None => {
+            eprintln!("usage: probe WORKLOAD COUNT, where WORKLOAD is one of:");
+            for (name, _) in WORKLOADS {
+                eprintln!("  {name}");
+            }
+            std::process::exit(2);
+        }
+    }
+}
