@@ -109,7 +109,8 @@
 //!
 //! Each coroutine has a stack of [`DEFAULT_STACK_SIZE`] bytes (256 KiB), at
 //! least [`MIN_STACK_SIZE`] (16 KiB), with a guard page below it; a thread
-//! keeps up to 64 freed stacks for reuse, so creating a coroutine costs no
+//! keeps up to [`DEFAULT_POOL_CAPACITY`] (64) freed stacks for reuse
+//! ([`set_stack_pool_capacity`] tunes it), so creating a coroutine costs no
 //! system call in the common case. The memory is reserved, not committed: a
 //! suspended trivial coroutine costs one touched page. Overflowing the stack
 //! hits the guard page: the process prints
@@ -144,7 +145,10 @@ mod status;
 pub use current::{Handle, MAX_NESTING, is_yieldable, running};
 pub use error::{Error, PanicPayload};
 pub use resume::{IntoIter, Resume, Resumed};
-pub use stackful::{Builder, Coroutine, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder, suspend};
+pub use stackful::{
+    Builder, Coroutine, DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder,
+    set_stack_pool_capacity, stack_pool_capacity, suspend,
+};
 pub use status::Status;
 
 /// The README's examples, compiled and run as doctests.

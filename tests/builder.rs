@@ -444,3 +444,55 @@ fn a_thread_overflow_is_still_reported_by_rust() {
     assert!(stderr.contains("has overflowed its stack"), "{stderr}");
     assert!(!stderr.contains("coroutine '"), "{stderr}");
 }
+
+/// Mappings of this process, from /proc/self/maps.
+fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .expect("Linux")
+        .lines()
+        .count()
+}
+
+// The pool keeps freed stacks (two mappings each) up to its capacity, and
+// unmaps the rest; lowering the capacity gives the kept ones back. In a child
+// process, so no other test's mappings come and go meanwhile.
+#[test]
+fn the_pool_keeps_freed_stacks_up_to_its_capacity() {
+    const NAME: &str = "the_pool_keeps_freed_stacks_up_to_its_capacity";
+    if common::is_child(NAME) {
+        let burst = |n: usize| {
+            let coroutines: Vec<_> = (0..n)
+                .map(|i| Coroutine::<(), (), usize>::new(move |_, ()| i))
+                .collect();
+            drop(coroutines);
+        };
+        assert_eq!(coro::stack_pool_capacity(), coro::DEFAULT_POOL_CAPACITY);
+        coro::set_stack_pool_capacity(0);
+        burst(1); // installs the fault handler and signal stack once
+        let before = mappings();
+        burst(10);
+        println!("capacity 0 keeps {}", mappings() - before);
+        coro::set_stack_pool_capacity(100);
+        burst(10);
+        println!("capacity 100 keeps {}", mappings() - before);
+        burst(10);
+        println!("a second burst keeps {}", mappings() - before);
+        coro::set_stack_pool_capacity(4);
+        println!("capacity 4 keeps {}", mappings() - before);
+        return;
+    }
+    let output = common::run_child(NAME);
+    assert!(output.status.success(), "{}", common::describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "capacity 0 keeps 0",
+        "capacity 100 keeps 20",
+        "a second burst keeps 20",
+        "capacity 4 keeps 8",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing in:\n{stdout}"
+        );
+    }
+}

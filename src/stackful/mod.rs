@@ -17,7 +17,10 @@ use std::mem::{ManuallyDrop, align_of, size_of};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
-pub use stack::{DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
+pub use stack::{
+    DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, set_stack_pool_capacity,
+    stack_pool_capacity,
+};
 
 use crate::current::{self, Closing, Header, SuspendTypes};
 use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};

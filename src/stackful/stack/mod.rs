@@ -12,6 +12,7 @@ use std::io;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub use pool::{DEFAULT_POOL_CAPACITY, set_stack_pool_capacity, stack_pool_capacity};
 pub(crate) use pool::{give, take};
 
 use crate::Error;
