@@ -152,6 +152,18 @@ impl Header {
         }
     }
 
+    /// What `close` has to do: `Ok(true)` for a suspended coroutine, `Ok(false)`
+    /// for a dead one (closing it again does nothing).
+    pub(crate) fn needs_closing(&self) -> Result<bool, Error> {
+        match self.status.get() {
+            Status::Suspended => Ok(true),
+            Status::Dead => Ok(false),
+            // Unreachable through the safe API: an active coroutine is
+            // borrowed by its resumer.
+            Status::Running | Status::Normal => Err(Error::NotSuspended),
+        }
+    }
+
     /// Records whether the thread is panicking as the coroutine is resumed
     /// (see [`unwinding`](Self::unwinding)).
     #[inline]

@@ -3,6 +3,7 @@
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 
 /// Why a coroutine operation failed.
 ///
@@ -153,6 +154,17 @@ impl PanicPayload {
             type_id,
             message,
         }
+    }
+
+    /// Runs `f`, returning what it panics with instead of unwinding.
+    pub(crate) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, PanicPayload> {
+        panic::catch_unwind(AssertUnwindSafe(f)).map_err(PanicPayload::new)
+    }
+
+    /// Drops `value`, returning what its destructor panics with instead of
+    /// unwinding.
+    pub(crate) fn drop_caught<T>(value: T) -> Result<(), PanicPayload> {
+        PanicPayload::catch(|| drop(value))
     }
 
     /// The panic message: the text of a `&str` or `String` payload, otherwise

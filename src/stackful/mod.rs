@@ -264,12 +264,8 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// assert_eq!(co.status(), coro::Status::Dead);
     /// ```
     pub fn close(&mut self) -> Result<(), Error> {
-        match self.header.status() {
-            Status::Dead => return Ok(()),
-            Status::Suspended => {}
-            // Unreachable through the safe API: a running coroutine is
-            // borrowed by its resumer.
-            Status::Running | Status::Normal => return Err(Error::NotSuspended),
+        if !self.header.needs_closing()? {
+            return Ok(());
         }
         // SAFETY: the coroutine is suspended, so `sp` is its continuation.
         if unsafe { arch::is_fresh(self.sp) } {
@@ -293,7 +289,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             self.header.set_closing(Closing::Refuse);
             // SAFETY: as in `resume`: the coroutine handed over its value.
             let yielded = unsafe { (value as *const Y).read() };
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| drop(yielded))) {
+            if let Err(payload) = PanicPayload::drop_caught(yielded) {
                 late_panic.get_or_insert(payload);
             }
         };
@@ -303,13 +299,12 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             Completion::Panic(payload) => Err(Error::Panic(payload)),
             // The body caught the unwind and returned anyway: its value is
             // dropped while the coroutine still counts as closing.
-            Completion::Return(value) => panic::catch_unwind(AssertUnwindSafe(|| drop(value)))
-                .map_err(|payload| Error::Panic(PanicPayload::new(payload))),
+            Completion::Return(value) => PanicPayload::drop_caught(value).map_err(Error::Panic),
         };
         self.header.set_closing(Closing::No);
         current::leave(&self.header, Status::Dead);
         match late_panic {
-            Some(payload) if result.is_ok() => Err(Error::Panic(PanicPayload::new(payload))),
+            Some(payload) if result.is_ok() => Err(Error::Panic(payload)),
             _ => result,
         }
     }
@@ -325,14 +320,13 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         let stack = self.stack.take();
         // SAFETY: the body never left the stack, which is still mapped; it is
         // dropped once, as the coroutine is dead when this returns.
-        let dropped =
-            panic::catch_unwind(AssertUnwindSafe(|| unsafe { (self.drop_body)(self.body) }));
+        let dropped = PanicPayload::catch(|| unsafe { (self.drop_body)(self.body) });
         if let Some(stack) = stack {
             stack::give(stack);
         }
         self.header.set_closing(Closing::No);
         current::leave(&self.header, Status::Dead);
-        dropped.map_err(|payload| Error::Panic(PanicPayload::new(payload)))
+        dropped.map_err(Error::Panic)
     }
 
     /// A handle that observes this coroutine without owning it.

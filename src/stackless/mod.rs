@@ -237,9 +237,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
 
     /// Drops the frame, catching a panicking destructor.
     fn drop_frame(&mut self) -> Result<(), Error> {
-        let frame = self.frame.take();
-        panic::catch_unwind(AssertUnwindSafe(|| drop(frame)))
-            .map_err(|payload| Error::Panic(PanicPayload::new(payload)))
+        PanicPayload::drop_caught(self.frame.take()).map_err(Error::Panic)
     }
 
     /// The coroutine's current state (Lua's `coroutine.status`).
@@ -256,12 +254,8 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// [`Error::Panic`] if a destructor panicked; the coroutine is dead all
     /// the same.
     pub fn close(&mut self) -> Result<(), Error> {
-        match self.header.status() {
-            Status::Dead => return Ok(()),
-            Status::Suspended => {}
-            // Unreachable through the safe API: a running coroutine is
-            // borrowed by its resumer.
-            Status::Running | Status::Normal => return Err(Error::NotSuspended),
+        if !self.header.needs_closing()? {
+            return Ok(());
         }
         current::enter(&self.header, false)?;
         self.header.set_closing(Closing::Unwind);
@@ -328,9 +322,7 @@ impl<Y, R> IntoIterator for Coroutine<(), Y, R> {
 /// already reported such a panic; the payload is returned for the caller to
 /// report as an error when it has none more telling.
 fn discard<T>(value: T) -> Option<PanicPayload> {
-    panic::catch_unwind(AssertUnwindSafe(|| drop(value)))
-        .err()
-        .map(PanicPayload::new)
+    PanicPayload::drop_caught(value).err()
 }
 
 /// The body's way to suspend its coroutine (Lua's `coroutine.yield`):
