@@ -164,3 +164,52 @@ impl<C: fmt::Debug> fmt::Debug for IntoIter<C> {
             .finish()
     }
 }
+
+/// Implements for a backend's `Coroutine<I, Y, R>` what both backends share
+/// word for word, given their inherent `resume`, `status`, `close` and
+/// `handle`: the [`Resume`] trait, `Drop` (Lua's close with the result
+/// ignored) and `IntoIterator` for generators (Lua's `wrap`, see
+/// [`IntoIter`]).
+macro_rules! impl_shared_traits {
+    ($coroutine:ident) => {
+        impl<I, Y, R> $crate::Resume<I> for $coroutine<I, Y, R> {
+            type Yield = Y;
+            type Return = R;
+
+            #[inline]
+            fn resume(&mut self, input: I) -> Result<$crate::Resumed<Y, R>, $crate::Error> {
+                $coroutine::resume(self, input)
+            }
+
+            fn status(&self) -> $crate::Status {
+                $coroutine::status(self)
+            }
+
+            fn close(&mut self) -> Result<(), $crate::Error> {
+                $coroutine::close(self)
+            }
+
+            fn handle(&self) -> $crate::Handle {
+                $coroutine::handle(self)
+            }
+        }
+
+        impl<I, Y, R> Drop for $coroutine<I, Y, R> {
+            fn drop(&mut self) {
+                // Whatever a destructor panicked with was reported by the
+                // panic hook; a drop has nowhere to return it.
+                let _ = self.close();
+            }
+        }
+
+        impl<Y, R> IntoIterator for $coroutine<(), Y, R> {
+            type Item = Y;
+            type IntoIter = $crate::IntoIter<Self>;
+
+            fn into_iter(self) -> $crate::IntoIter<Self> {
+                $crate::IntoIter::new(self)
+            }
+        }
+    };
+}
+pub(crate) use impl_shared_traits;

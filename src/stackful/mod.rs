@@ -23,7 +23,7 @@ pub use stack::{
 };
 
 use crate::current::{self, Closing, Header, SuspendTypes};
-use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
+use crate::{Error, Handle, PanicPayload, Resumed, Status};
 use stack::Stack;
 
 /// A coroutine with its own stack (Lua's `coroutine.create`).
@@ -335,35 +335,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     }
 }
 
-impl<I, Y, R> Drop for Coroutine<I, Y, R> {
-    fn drop(&mut self) {
-        // Lua's close with the result ignored: a panicking destructor of a
-        // never-started body is dropped along with the rest.
-        let _ = self.close();
-    }
-}
-
-impl<I, Y, R> Resume<I> for Coroutine<I, Y, R> {
-    type Yield = Y;
-    type Return = R;
-
-    #[inline]
-    fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
-        Coroutine::resume(self, input)
-    }
-
-    fn status(&self) -> Status {
-        Coroutine::status(self)
-    }
-
-    fn close(&mut self) -> Result<(), Error> {
-        Coroutine::close(self)
-    }
-
-    fn handle(&self) -> Handle {
-        Coroutine::handle(self)
-    }
-}
+crate::resume::impl_shared_traits!(Coroutine);
 
 impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -623,16 +595,5 @@ impl Builder {
         } else {
             Ok(Coroutine::place(stack, name, Box::new(body)))
         }
-    }
-}
-
-impl<Y, R> IntoIterator for Coroutine<(), Y, R> {
-    type Item = Y;
-    type IntoIter = IntoIter<Self>;
-
-    /// A generator over the coroutine's yields (Lua's `coroutine.wrap`): see
-    /// [`IntoIter`].
-    fn into_iter(self) -> IntoIter<Self> {
-        IntoIter::new(self)
     }
 }

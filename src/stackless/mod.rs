@@ -59,7 +59,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::current::{self, Closing, Header, SuspendTypes};
-use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
+use crate::{Error, Handle, PanicPayload, Resumed, Status};
 use mailbox::Slot;
 
 /// A coroutine whose body is an `async` block: its frame lives on the heap,
@@ -271,34 +271,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     }
 }
 
-impl<I, Y, R> Drop for Coroutine<I, Y, R> {
-    fn drop(&mut self) {
-        // Lua's close with the result ignored.
-        let _ = self.close();
-    }
-}
-
-impl<I, Y, R> Resume<I> for Coroutine<I, Y, R> {
-    type Yield = Y;
-    type Return = R;
-
-    #[inline]
-    fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
-        Coroutine::resume(self, input)
-    }
-
-    fn status(&self) -> Status {
-        Coroutine::status(self)
-    }
-
-    fn close(&mut self) -> Result<(), Error> {
-        Coroutine::close(self)
-    }
-
-    fn handle(&self) -> Handle {
-        Coroutine::handle(self)
-    }
-}
+crate::resume::impl_shared_traits!(Coroutine);
 
 impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -306,15 +279,6 @@ impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
             .field("id", &self.handle().id())
             .field("status", &self.header.status())
             .finish()
-    }
-}
-
-impl<Y, R> IntoIterator for Coroutine<(), Y, R> {
-    type Item = Y;
-    type IntoIter = IntoIter<Self>;
-
-    fn into_iter(self) -> IntoIter<Self> {
-        IntoIter::new(self)
     }
 }
 
