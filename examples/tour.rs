@@ -432,8 +432,8 @@ fn nesting_limit() -> Result<(), Error> {
 /// called qsort, asking its resumer to order the two words.
 ///
 /// Closing that coroutine while it waits here would start an unwind that
-/// cannot cross this `extern "C"` function, and the process would abort: a
-/// coroutine suspended inside C code must be resumed to completion.
+/// cannot cross this `extern "C"` function, and the process would abort:
+/// resume it to completion, or see `ask_resumer_carefully` below.
 extern "C" fn ask_resumer(a: *const c_void, b: *const c_void) -> c_int {
     // SAFETY: qsort passes pointers to two elements of the array it sorts,
     // and `sorting_through_c` gives it an array of `&'static str`.
@@ -495,7 +495,64 @@ fn sorting_through_c() -> Result<(), Error> {
     };
     println!("    after:  {sorted:?}");
     println!("qsort's C frames were suspended {questions} times, on the coroutine's stack.");
+
+    println!();
+    println!("An unwind cannot cross C frames, so closing a coroutine that waits in a");
+    println!("C callback needs help: coro::foreign::call around the C call and");
+    println!("coro::foreign::callback around the callback's body carry the unwind");
+    println!("around qsort. The callback returns 0 (\"equal\") to qsort, which");
+    println!("finishes quickly, and the unwind resumes in Rust frames.");
+    let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let inner_log = log.clone();
+    let mut abandoned = Coroutine::<Ordering, (&str, &str), ()>::new(move |_, _start| {
+        let _guard = Logged("the sorter's guard", inner_log);
+        let mut words = vec!["pear", "fig", "apple", "kiwi"];
+        coro::foreign::call(|| {
+            // SAFETY: as above; `ask_resumer_carefully` never unwinds.
+            unsafe {
+                libc::qsort(
+                    words.as_mut_ptr().cast(),
+                    words.len(),
+                    size_of::<&str>(),
+                    Some(ask_resumer_carefully),
+                )
+            }
+        });
+        unreachable!("closed before qsort returned");
+    });
+    if let Resumed::Yield((a, b)) = abandoned.resume(Ordering::Equal)? {
+        println!("    qsort asks: {a} vs {b}; the loop closes the sorter instead");
+    }
+    abandoned.close()?;
+    println!(
+        "    close() -> Ok, status {}, dropped: {:?}",
+        abandoned.status(),
+        log.borrow()
+    );
     Ok(())
+}
+
+/// Records its name when dropped.
+struct Logged(
+    &'static str,
+    std::rc::Rc<std::cell::RefCell<Vec<&'static str>>>,
+);
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        self.1.borrow_mut().push(self.0);
+    }
+}
+
+/// `ask_resumer`, wrapped so that no unwind leaves it: a close (or a panic)
+/// is parked until qsort returns to `coro::foreign::call`.
+extern "C" fn ask_resumer_carefully(a: *const c_void, b: *const c_void) -> c_int {
+    coro::foreign::callback(0, || {
+        // SAFETY: as in `ask_resumer`.
+        let (a, b) = unsafe { (*a.cast::<&'static str>(), *b.cast::<&'static str>()) };
+        coro::suspend::<Ordering, (&'static str, &'static str)>((a, b))
+            .map_or(0, |order| order as c_int)
+    })
 }
 
 // 9 ---------------------------------------------------------------------------
