@@ -46,3 +46,52 @@ fn panicking_with_backtraces_on_is_caught() {
     let err = co.resume(()).unwrap_err();
     assert_eq!(err.to_string(), "boom");
 }
+
+#[inline(never)]
+fn the_resumer_gdb_should_find() {
+    let mut co = Coroutine::<(), String, ()>::new(|_, ()| {
+        // SAFETY: a breakpoint trap; under gdb it stops here, elsewhere the
+        // process dies of SIGTRAP, which is only ever run under gdb below.
+        unsafe { std::arch::asm!("int3") };
+    });
+    let _ = co.resume(());
+}
+
+// gdb's `bt`, stopped inside a coroutine, walks through the trampoline into
+// the function that resumed it. Skipped (with a note) where gdb is missing;
+// `.ci/run` installs it.
+#[test]
+fn gdb_walks_from_a_body_into_its_resumer() {
+    const CHILD: &str = "CORO_TEST_GDB_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        the_resumer_gdb_should_find();
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        panic!("the test binary");
+    };
+    let output = std::process::Command::new("gdb")
+        .args(["-batch", "-nx", "-ex", "run", "-ex", "bt", "--args"])
+        .arg(&exe)
+        .args([
+            "--exact",
+            "gdb_walks_from_a_body_into_its_resumer",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .output();
+    let Ok(output) = output else {
+        eprintln!("gdb is not installed: skipped");
+        return;
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    let trampoline = text
+        .find("trampoline")
+        .unwrap_or_else(|| panic!("no coroutine root in gdb's backtrace:\n{text}"));
+    // The body is a closure named after its resumer: look for the resumer
+    // itself, below the coroutine's root.
+    assert!(
+        text[trampoline..].contains("the_resumer_gdb_should_find ()"),
+        "gdb stopped at the coroutine's root:\n{text}"
+    );
+}

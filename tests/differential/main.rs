@@ -27,7 +27,7 @@
 //! cargo test --test differential                  # the default run
 //! CORO_DIFF_PROGRAMS=100000 cargo test --release --test differential
 //! CORO_DIFF_FIRST=5000000 cargo test --test differential matches_lua  # other seeds
-//! CORO_DIFF_SHOW=42 cargo test --test differential show -- --nocapture
+//! CORO_DIFF_SHOW=42 cargo test --test differential show -- --ignored --nocapture
 //! CORO_DIFF_KNOWN_BUGS=1 ...                       # see `KNOWN_BUGS`
 //! ```
 //!
@@ -203,7 +203,7 @@ fn report(
     };
     format!(
         "seed {seed}: {backend:?} coro diverges from Lua at event {first}\n\
-         replay: {bugs}CORO_DIFF_SHOW={seed} cargo test --test differential show -- --nocapture\n\n\
+         replay: {bugs}CORO_DIFF_SHOW={seed} cargo test --test differential show -- --ignored --nocapture\n\n\
          -- the program --\n{source}\n{}",
         traces(backend, expected, actual)
     )
@@ -298,12 +298,11 @@ fn replay(seeds: &[(u64, &str)]) {
 }
 
 /// Prints the program of `CORO_DIFF_SHOW` and, for each backend, Lua's
-/// trace beside coro's.
+/// trace beside coro's. A tool, not a check: it runs only when asked for.
 #[test]
+#[ignore = "a tool: CORO_DIFF_SHOW=<seed> cargo test --test differential show -- --ignored --nocapture"]
 fn show() {
-    let Some(seed) = env_u64("CORO_DIFF_SHOW") else {
-        return;
-    };
+    let seed = env_u64("CORO_DIFF_SHOW").expect("set CORO_DIFF_SHOW to the seed to show");
     silence_panics();
     let program = Rc::new(generate(seed, known_bugs()));
     let source = lua::render(&program);
