@@ -8,9 +8,10 @@
 //! except through [`leave`].
 //!
 //! The chain is intrusive: the thread-local [`CHAIN`] points at the running
-//! coroutine's header and counts the active ones, and each header remembers
-//! its resumer, so no list is allocated and a resume costs a few loads and
-//! stores. `Normal` is never stored: an active coroutine that is not the
+//! coroutine's header, each active header knows its place in the chain, and
+//! each resume keeps the coroutine it displaced in a local ([`Entered`]) until
+//! it gives the thread back. No list is allocated, and a resume from the
+//! thread's own stack costs a few loads and stores. `Normal` is never stored: an active coroutine that is not the
 //! running one is normal, so a resume does not touch its resumer's header.
 
 use std::any::{Any, TypeId};
@@ -35,15 +36,12 @@ pub const MAX_NESTING: usize = 200;
 struct Chain {
     /// The header of the running coroutine; null on the thread's own stack.
     current: Cell<*const Header>,
-    /// How many coroutines are active (running or normal).
-    depth: Cell<usize>,
 }
 
 thread_local! {
     static CHAIN: Chain = const {
         Chain {
             current: Cell::new(ptr::null()),
-            depth: Cell::new(0),
         }
     };
 }
@@ -89,23 +87,24 @@ pub(crate) enum Closing {
 ///
 /// Invariants: the stored `status` is `Running` exactly while the coroutine
 /// is active (it reads `Normal` when it is not also the chain's current one),
-/// and changes only through [`enter`] and [`leave`]. `resumer` is meaningful
-/// only while the coroutine is active.
+/// and changes only through [`enter`] and [`leave`].
 pub(crate) struct Header {
     /// Process-unique id, for `Handle::id` and equality.
     id: u64,
     /// The name given to the builder, for debugging and overflow reports.
     name: Option<Box<str>>,
     status: Cell<Status>,
+    /// While the coroutine is active: how many coroutines are active in the
+    /// thread's chain up to and including this one (1 when the thread's own
+    /// stack resumed it). Meaningless otherwise.
+    depth: Cell<u32>,
     /// How far `close` has got; suspension is refused while it runs.
     closing: Cell<Closing>,
     /// Whether a panic was already unwinding the thread when this coroutine
-    /// was last resumed: then `thread::panicking()` says nothing about the
-    /// coroutine's own stack.
+    /// was resumed: then `thread::panicking()` says nothing about the
+    /// coroutine's own stack. Set only for the length of such a resume, so
+    /// the ordinary resume never stores it.
     resumed_panicking: Cell<bool>,
-    /// The coroutine that resumed this one, null for the thread's own stack;
-    /// meaningful only while this one is active.
-    resumer: Cell<*const Header>,
     /// Top of the stack of a stackful coroutine; null for a stackless one,
     /// where the free `suspend` cannot work.
     stack_top: *mut u8,
@@ -133,9 +132,9 @@ impl Header {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
             status: Cell::new(Status::Suspended),
+            depth: Cell::new(0),
             closing: Cell::new(Closing::No),
             resumed_panicking: Cell::new(false),
-            resumer: Cell::new(ptr::null()),
             stack_top,
             stack_size,
             types,
@@ -164,11 +163,12 @@ impl Header {
         }
     }
 
-    /// Records whether the thread is panicking as the coroutine is resumed
-    /// (see [`unwinding`](Self::unwinding)).
+    /// Records whether the thread was panicking when the coroutine was
+    /// resumed (see [`unwinding`](Self::unwinding)). False except during such
+    /// a resume.
     #[inline]
-    pub(crate) fn note_panicking(&self) {
-        self.resumed_panicking.set(std::thread::panicking());
+    pub(crate) fn set_resumed_panicking(&self, panicking: bool) {
+        self.resumed_panicking.set(panicking);
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
@@ -240,27 +240,54 @@ impl Header {
     }
 }
 
+/// What [`enter`] displaced, for [`leave`] to put back: the thread's running
+/// coroutine before the resume.
+///
+/// The resume keeps it in a local (a register or its own stack frame) rather
+/// than in the header, so giving the thread back reads nothing that the
+/// switch into the coroutine has just written.
+#[derive(Clone, Copy)]
+#[must_use = "the chain must be restored with `leave`"]
+pub(crate) struct Entered {
+    resumer: *const Header,
+}
+
 /// Makes `header` this thread's running coroutine, after checking that it may
 /// run: it must be suspended, and (when `limited`) the chain must stay within
 /// [`MAX_NESTING`]. The resumer, if a coroutine, now reads `Normal`.
 ///
 /// On error nothing has changed.
 #[inline(always)]
-pub(crate) fn enter(header: &Header, limited: bool) -> Result<(), Error> {
+pub(crate) fn enter(header: &Header, limited: bool) -> Result<Entered, Error> {
     if header.status.get() != Status::Suspended {
         return Err(refusal(header));
     }
     CHAIN.with(|chain| {
-        let depth = chain.depth.get();
-        if limited && depth >= MAX_NESTING {
-            return Err(Error::TooDeep);
-        }
-        chain.depth.set(depth + 1);
-        header.resumer.set(chain.current.get());
+        let resumer = chain.current.get();
+        // Resumed from the thread's own stack, the coroutine is the chain's
+        // first; only a nested resume has a length to check.
+        let depth = if resumer.is_null() {
+            1
+        } else {
+            nested_depth(resumer, limited)?
+        };
+        header.depth.set(depth);
         header.status.set(Status::Running);
         chain.current.set(header);
-        Ok(())
+        Ok(Entered { resumer })
     })
+}
+
+/// The chain's length once a coroutine resumed by `resumer`, the running
+/// one, has joined it.
+#[inline(always)]
+fn nested_depth(resumer: *const Header, limited: bool) -> Result<u32, Error> {
+    // SAFETY: the chain's current header is alive while its coroutine runs.
+    let depth = unsafe { (*resumer).depth.get() };
+    if limited && depth as usize >= MAX_NESTING {
+        return Err(Error::TooDeep);
+    }
+    Ok(depth + 1)
 }
 
 /// Why a coroutine that is not suspended cannot be resumed.
@@ -273,15 +300,13 @@ fn refusal(header: &Header) -> Error {
 }
 
 /// Gives the thread back to the coroutine's resumer after it suspended
-/// (`status` is `Suspended`) or finished (`Dead`).
+/// (`status` is `Suspended`) or finished (`Dead`), with what [`enter`]
+/// returned.
 #[inline(always)]
-pub(crate) fn leave(header: &Header, status: Status) {
+pub(crate) fn leave(header: &Header, status: Status, entered: Entered) {
     debug_assert!(matches!(status, Status::Suspended | Status::Dead));
     header.status.set(status);
-    CHAIN.with(|chain| {
-        chain.current.set(header.resumer.get());
-        chain.depth.set(chain.depth.get() - 1);
-    });
+    CHAIN.with(|chain| chain.current.set(entered.resumer));
 }
 
 /// True if `header` is the running coroutine's.

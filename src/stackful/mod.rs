@@ -22,7 +22,7 @@ pub use stack::{
     stack_pool_capacity,
 };
 
-use crate::current::{self, Closing, Header, SuspendTypes};
+use crate::current::{self, Closing, Entered, Header, SuspendTypes};
 use crate::{Error, Handle, PanicPayload, Resumed, Status};
 use stack::Stack;
 
@@ -164,8 +164,30 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     ///   the panic does not unwind into the caller.
     #[inline(always)]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
-        current::enter(&self.header, true)?;
-        self.header.note_panicking();
+        let entered = current::enter(&self.header, true)?;
+        if std::thread::panicking() {
+            return self.resume_panicking(input, entered);
+        }
+        self.run(input, entered)
+    }
+
+    /// A resume from code that runs while a panic unwinds (a destructor):
+    /// the coroutine must know that the panic it will see in flight is not
+    /// its own (see `Header::unwinding`). Kept off the ordinary path, which
+    /// then needs no store for it.
+    #[cold]
+    #[inline(never)]
+    fn resume_panicking(&mut self, input: I, entered: Entered) -> Result<Resumed<Y, R>, Error> {
+        self.header.set_resumed_panicking(true);
+        let result = self.run(input, entered);
+        self.header.set_resumed_panicking(false);
+        result
+    }
+
+    /// Switches into the entered coroutine with `input` and gives the thread
+    /// back when it suspends or finishes.
+    #[inline(always)]
+    fn run(&mut self, input: I, entered: Entered) -> Result<Resumed<Y, R>, Error> {
         let input = ManuallyDrop::new(input);
         // SAFETY: the coroutine is suspended (checked by `enter`), so `sp` is
         // its saved continuation; the other side reads `input` exactly once.
@@ -178,13 +200,13 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         };
         if !sp.is_null() {
             self.sp = sp;
-            current::leave(&self.header, Status::Suspended);
+            current::leave(&self.header, Status::Suspended, entered);
             // SAFETY: a suspending coroutine passes the address of its value,
             // which stays put while it is suspended, and never reads it again.
             return Ok(Resumed::Yield(unsafe { (value as *const Y).read() }));
         }
         // SAFETY: a finishing coroutine passes the address of its completion.
-        unsafe { self.finished(value) }
+        unsafe { self.finished(value, entered) }
     }
 
     /// The rest of a resume after which the body finished: kept out of line
@@ -194,8 +216,8 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// `value` must be the word the coroutine passed to `switch_final`.
     #[cold]
     #[inline(never)]
-    unsafe fn finished(&mut self, value: usize) -> Result<Resumed<Y, R>, Error> {
-        current::leave(&self.header, Status::Dead);
+    unsafe fn finished(&mut self, value: usize, entered: Entered) -> Result<Resumed<Y, R>, Error> {
+        current::leave(&self.header, Status::Dead, entered);
         // SAFETY: promised by the caller.
         match unsafe { self.finish(value) } {
             Completion::Return(value) => Ok(Resumed::Return(value)),
@@ -271,8 +293,8 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         if unsafe { arch::is_fresh(self.sp) } {
             return self.drop_unstarted();
         }
-        current::enter(&self.header, false)?;
-        self.header.note_panicking();
+        let entered = current::enter(&self.header, false)?;
+        self.header.set_resumed_panicking(std::thread::panicking());
         self.header.set_closing(Closing::Unwind);
         // A caught panic of a value the body yielded while closing.
         let mut late_panic = None;
@@ -302,7 +324,8 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             Completion::Return(value) => PanicPayload::drop_caught(value).map_err(Error::Panic),
         };
         self.header.set_closing(Closing::No);
-        current::leave(&self.header, Status::Dead);
+        self.header.set_resumed_panicking(false);
+        current::leave(&self.header, Status::Dead, entered);
         match late_panic {
             Some(payload) if result.is_ok() => Err(Error::Panic(payload)),
             _ => result,
@@ -315,7 +338,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// coroutine entered and closing, as in every close: they see it running,
     /// and cannot suspend anything.
     fn drop_unstarted(&mut self) -> Result<(), Error> {
-        current::enter(&self.header, false)?;
+        let entered = current::enter(&self.header, false)?;
         self.header.set_closing(Closing::Unwind);
         let stack = self.stack.take();
         // SAFETY: the body never left the stack, which is still mapped; it is
@@ -325,7 +348,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             stack::give(stack);
         }
         self.header.set_closing(Closing::No);
-        current::leave(&self.header, Status::Dead);
+        current::leave(&self.header, Status::Dead, entered);
         dropped.map_err(Error::Panic)
     }
 

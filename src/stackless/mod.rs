@@ -58,7 +58,7 @@ use std::ptr;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use crate::current::{self, Closing, Header, SuspendTypes};
+use crate::current::{self, Closing, Entered, Header, SuspendTypes};
 use crate::{Error, Handle, PanicPayload, Resumed, Status};
 use mailbox::Slot;
 
@@ -145,7 +145,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// After either, the frame has been dropped and the coroutine is dead.
     #[inline]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
-        current::enter(&self.header, true)?;
+        let entered = current::enter(&self.header, true)?;
         let Some(frame) = self.frame.as_mut() else {
             unreachable!("a suspended coroutine has a frame");
         };
@@ -157,10 +157,10 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         });
         match polled {
             Ok(Poll::Pending) if slot.suspended() => {
-                current::leave(&self.header, Status::Suspended);
+                current::leave(&self.header, Status::Suspended, entered);
                 Ok(Resumed::Yield(slot.yielded.take().expect("checked above")))
             }
-            polled => self.ended(polled, slot),
+            polled => self.ended(polled, slot, entered),
         }
     }
 
@@ -178,6 +178,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         &mut self,
         polled: std::thread::Result<Poll<R>>,
         slot: Slot<I, Y>,
+        entered: Entered,
     ) -> Result<Resumed<Y, R>, Error> {
         let Slot {
             input,
@@ -190,7 +191,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         let input_panic = discard(input);
         if let (Ok(Poll::Pending), Some(_), false, None) = (&polled, &yielded, clash, &input_panic)
         {
-            current::leave(&self.header, Status::Suspended);
+            current::leave(&self.header, Status::Suspended, entered);
             return Ok(Resumed::Yield(yielded.expect("matched above")));
         }
         // The coroutine dies. Its first error wins; a panic while dropping
@@ -231,7 +232,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
                 })
             }
         };
-        current::leave(&self.header, Status::Dead);
+        current::leave(&self.header, Status::Dead, entered);
         result
     }
 
@@ -257,11 +258,11 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         if !self.header.needs_closing()? {
             return Ok(());
         }
-        current::enter(&self.header, false)?;
+        let entered = current::enter(&self.header, false)?;
         self.header.set_closing(Closing::Unwind);
         let dropped = self.drop_frame();
         self.header.set_closing(Closing::No);
-        current::leave(&self.header, Status::Dead);
+        current::leave(&self.header, Status::Dead, entered);
         dropped
     }
 
