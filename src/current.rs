@@ -113,9 +113,10 @@ pub(crate) struct Header {
     stack_size: usize,
     /// The input and yield types, for the free `suspend`'s check.
     types: fn() -> SuspendTypes,
-    /// A stackless coroutine's exchange of values with its resumer: set by
-    /// `resume` for the length of one poll, null otherwise.
-    mailbox: Cell<*mut ()>,
+    /// A stackless coroutine's parked suspension, through which its resume
+    /// takes the value suspended with and hands over the next input; null or
+    /// a marker otherwise (see `stackless::exchange`).
+    waiting: Cell<*mut ()>,
     /// An unwind caught by `foreign::callback`, to be continued by the
     /// enclosing `foreign::call` once the foreign code has returned.
     pending_unwind: Cell<Option<Box<dyn Any + Send>>>,
@@ -138,7 +139,7 @@ impl Header {
             stack_top,
             stack_size,
             types,
-            mailbox: Cell::new(ptr::null_mut()),
+            waiting: Cell::new(ptr::null_mut()),
             pending_unwind: Cell::new(None),
         })
     }
@@ -189,15 +190,15 @@ impl Header {
         (self.types)()
     }
 
-    /// The mailbox of a stackless coroutine being polled, or null.
+    /// A stackless coroutine's parked suspension, or null or a marker.
     #[inline]
-    pub(crate) fn mailbox(&self) -> *mut () {
-        self.mailbox.get()
+    pub(crate) fn waiting(&self) -> *mut () {
+        self.waiting.get()
     }
 
     #[inline]
-    pub(crate) fn set_mailbox(&self, mailbox: *mut ()) {
-        self.mailbox.set(mailbox);
+    pub(crate) fn set_waiting(&self, waiting: *mut ()) {
+        self.waiting.set(waiting);
     }
 
     /// Takes or replaces the unwind waiting for `foreign::call`.

@@ -11,7 +11,6 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
-use std::pin::Pin;
 use std::process::Command;
 use std::rc::Rc;
 use std::task::{Context, Waker};
@@ -230,8 +229,10 @@ fn suspension_polled_by_a_destructor_during_close() {
 
     impl Drop for SneakySuspend {
         fn drop(&mut self) {
-            let mut suspension = self.0.suspend(9);
-            let _ = Pin::new(&mut suspension).poll(&mut Context::from_waker(Waker::noop()));
+            let mut suspension = Box::pin(self.0.suspend(9));
+            let _ = suspension
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()));
         }
     }
 

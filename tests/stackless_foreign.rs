@@ -552,10 +552,10 @@ fn suspension_polled_by_hand_outside_any_coroutine_panics() {
         panic!("A suspends");
     };
     let stolen = pocket.borrow_mut().take().unwrap();
-    let mut suspension = stolen.suspend(drops.make("by hand"));
+    let mut suspension = Box::pin(stolen.suspend(drops.make("by hand")));
     let mut cx = Context::from_waker(Waker::noop());
     let payload = panic::catch_unwind(AssertUnwindSafe(|| {
-        let _ = Pin::new(&mut suspension).poll(&mut cx);
+        let _ = suspension.as_mut().poll(&mut cx);
     }))
     .unwrap_err();
     let message = payload
@@ -576,9 +576,9 @@ fn suspension_polled_by_hand_outside_any_coroutine_panics() {
     assert_eq!(a.resume(2).unwrap().returned(), Some(3));
 
     // And after A is dead, the smuggled Yielder is as useless as before.
-    let mut late = stolen.suspend(drops.make("late"));
+    let mut late = Box::pin(stolen.suspend(drops.make("late")));
     let late_poll = panic::catch_unwind(AssertUnwindSafe(|| {
-        let _ = Pin::new(&mut late).poll(&mut cx);
+        let _ = late.as_mut().poll(&mut cx);
     }));
     assert!(late_poll.is_err());
     drop(late);

@@ -531,7 +531,6 @@ fn closing_a_stackful_coroutine_closes_the_stackless_one_it_owns() {
 #[test]
 fn stackful_coroutine_cannot_poll_its_resumers_suspension() {
     use std::future::Future;
-    use std::pin::Pin;
     use std::task::{Context, Waker};
 
     let mut outer =
@@ -539,8 +538,10 @@ fn stackful_coroutine_cannot_poll_its_resumers_suspension() {
             let y = Rc::new(y);
             let stolen = y.clone();
             let mut inner = coro::Coroutine::new(move |_: &coro::Yielder<(), ()>, ()| {
-                let mut suspension = stolen.suspend(1);
-                let _ = Pin::new(&mut suspension).poll(&mut Context::from_waker(Waker::noop()));
+                let mut suspension = Box::pin(stolen.suspend(1));
+                let _ = suspension
+                    .as_mut()
+                    .poll(&mut Context::from_waker(Waker::noop()));
             });
             let message = match inner.resume(()) {
                 Err(Error::Panic(p)) => p.message().to_string(),

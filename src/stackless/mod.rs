@@ -47,20 +47,22 @@
 //! ```
 #![deny(unsafe_code)]
 
-mod mailbox;
+mod exchange;
+mod frame;
 
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
-use std::pin::Pin;
 use std::ptr;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::current::{self, Closing, Entered, Header, SuspendTypes};
 use crate::{Error, Handle, PanicPayload, Resumed, Status};
-use mailbox::Slot;
+use exchange::Parked;
+pub use exchange::Suspend;
+use frame::Frame;
 
 /// A coroutine whose body is an `async` block: its frame lives on the heap,
 /// and it needs no stack of its own.
@@ -98,7 +100,7 @@ pub struct Coroutine<I = (), Y = (), R = ()> {
     /// Shared with handles and the body's `Yielder`.
     header: Rc<Header>,
     /// The body's frame; `None` once the coroutine is dead.
-    frame: Option<Pin<Box<dyn Future<Output = R>>>>,
+    frame: Option<Frame<I, Y, R>>,
     /// Takes `I`, produces `Y`; the `Rc` already makes it `!Send`.
     _types: PhantomData<fn(I) -> Y>,
 }
@@ -119,15 +121,9 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
             header: header.clone(),
             _types: PhantomData,
         };
-        let frame = Box::pin(async move {
-            let input =
-                mailbox::with_slot(&yielder.header, |slot: &mut Slot<I, Y>| slot.input.take())
-                    .expect("the first resume brings an input");
-            body(yielder, input).await
-        });
         Coroutine {
             header,
-            frame: Some(frame),
+            frame: Some(Frame::new(body, yielder)),
             _types: PhantomData,
         }
     }
@@ -149,55 +145,69 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         let Some(frame) = self.frame.as_mut() else {
             unreachable!("a suspended coroutine has a frame");
         };
-        let mut slot = Slot::<I, Y>::new(input);
-        let polled = mailbox::lend(&self.header, &mut slot, || {
-            panic::catch_unwind(AssertUnwindSafe(|| {
-                frame.as_mut().poll(&mut Context::from_waker(Waker::noop()))
-            }))
-        });
-        match polled {
-            Ok(Poll::Pending) if slot.suspended() => {
-                current::leave(&self.header, Status::Suspended, entered);
-                Ok(Resumed::Yield(slot.yielded.take().expect("checked above")))
+        let mut cx = Context::from_waker(Waker::noop());
+        let polled = match exchange::deliver::<I, Y>(&self.header, input) {
+            Ok(()) => panic::catch_unwind(AssertUnwindSafe(|| frame.poll(&mut cx))),
+            Err(input) => return self.start(input, entered),
+        };
+        self.polled(polled, entered)
+    }
+
+    /// The first resume: starts the body with `input`.
+    #[cold]
+    #[inline(never)]
+    fn start(&mut self, input: I, entered: Entered) -> Result<Resumed<Y, R>, Error> {
+        let Some(frame) = self.frame.as_mut() else {
+            unreachable!("a suspended coroutine has a frame");
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        match panic::catch_unwind(AssertUnwindSafe(|| frame.start(input, &mut cx))) {
+            Ok(Ok(polled)) => self.polled(Ok(polled), entered),
+            Err(payload) => self.polled(Err(payload), entered),
+            // Started before, and the suspension it was parked at is gone
+            // (dropped by code outside the body): nothing is waiting for
+            // this input.
+            Ok(Err(input)) => {
+                let dropped = PanicPayload::drop_caught(input);
+                self.die(
+                    Err(dropped.err().map_or(Error::ForeignAwait, Error::Panic)),
+                    entered,
+                )
             }
-            polled => self.ended(polled, slot, entered),
         }
     }
 
+    /// What a poll of the frame came to.
+    #[inline(always)]
+    fn polled(
+        &mut self,
+        polled: std::thread::Result<Poll<R>>,
+        entered: Entered,
+    ) -> Result<Resumed<Y, R>, Error> {
+        if let Ok(Poll::Pending) = polled
+            && let Parked::Value(value) = exchange::take::<I, Y>(&self.header)
+        {
+            current::leave(&self.header, Status::Suspended, entered);
+            return Ok(Resumed::Yield(value));
+        }
+        self.ended(polled, entered)
+    }
+
     /// The rest of a resume that did not end in a plain suspension, while the
-    /// coroutine is still entered. Kept out of line so the suspension path
-    /// stays small.
+    /// coroutine is still entered: it dies. Kept out of line so the
+    /// suspension path stays small.
     ///
-    /// Nothing here may unwind into the resumer: every value the resume will
-    /// not hand out (an input no suspension took, a value suspended with in a
-    /// clash or abandoned, the frame) is dropped under `catch_unwind`, while
-    /// the coroutine still counts as running.
+    /// Nothing here may unwind into the resumer: the frame, with every value
+    /// the resume will not hand out (an input no suspension took, the value
+    /// of a clashing or abandoned suspension), is dropped under
+    /// `catch_unwind`, while the coroutine still counts as running.
     #[cold]
     #[inline(never)]
     fn ended(
         &mut self,
         polled: std::thread::Result<Poll<R>>,
-        slot: Slot<I, Y>,
         entered: Entered,
     ) -> Result<Resumed<Y, R>, Error> {
-        let Slot {
-            input,
-            yielded,
-            clash,
-        } = slot;
-        // An input no suspension took: the body abandoned the suspension it
-        // was meant for (a `select`). A panic dropping it kills the
-        // coroutine like any panic during a resume.
-        let input_panic = discard(input);
-        if let (Ok(Poll::Pending), Some(_), false, None) = (&polled, &yielded, clash, &input_panic)
-        {
-            current::leave(&self.header, Status::Suspended, entered);
-            return Ok(Resumed::Yield(yielded.expect("matched above")));
-        }
-        // The coroutine dies. Its first error wins; a panic while dropping
-        // what it leaves behind is its error only if it has no other.
-        let suspended = yielded.is_some();
-        let yielded_panic = discard(yielded);
         let result = match polled {
             // The unwind already dropped the frame's live locals; the body
             // may still be a hand-written future with a `Drop` of its own.
@@ -205,33 +215,33 @@ impl<I, Y, R> Coroutine<I, Y, R> {
                 let _ = self.drop_frame();
                 Err(Error::Panic(PanicPayload::new(payload)))
             }
-            Ok(Poll::Ready(value)) => {
-                let frame_panic = self.drop_frame().err();
-                match input_panic.or(yielded_panic) {
-                    Some(payload) => {
-                        discard(value);
-                        Err(Error::Panic(payload))
-                    }
-                    None => match frame_panic {
-                        Some(err) => {
-                            discard(value);
-                            Err(err)
-                        }
-                        None => Ok(Resumed::Return(value)),
-                    },
+            Ok(Poll::Ready(value)) => match self.drop_frame() {
+                Ok(()) => Ok(Resumed::Return(value)),
+                Err(err) => {
+                    let _ = PanicPayload::drop_caught(value);
+                    Err(err)
                 }
-            }
+            },
             Ok(Poll::Pending) => {
+                let clash = matches!(exchange::take::<I, Y>(&self.header), Parked::Clash);
                 let _ = self.drop_frame();
-                Err(match input_panic {
-                    _ if clash => Error::SuspendClash,
-                    // It suspended, but dropping the input it abandoned
-                    // panicked.
-                    Some(payload) if suspended => Error::Panic(payload),
-                    _ => Error::ForeignAwait,
+                Err(if clash {
+                    Error::SuspendClash
+                } else {
+                    Error::ForeignAwait
                 })
             }
         };
+        self.die(result, entered)
+    }
+
+    /// Drops what is left of the frame and gives the thread back, dead.
+    fn die(
+        &mut self,
+        result: Result<Resumed<Y, R>, Error>,
+        entered: Entered,
+    ) -> Result<Resumed<Y, R>, Error> {
+        let _ = self.drop_frame();
         current::leave(&self.header, Status::Dead, entered);
         result
     }
@@ -260,6 +270,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         }
         let entered = current::enter(&self.header, false)?;
         self.header.set_closing(Closing::Unwind);
+        exchange::close(&self.header);
         let dropped = self.drop_frame();
         self.header.set_closing(Closing::No);
         current::leave(&self.header, Status::Dead, entered);
@@ -283,13 +294,6 @@ impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
     }
 }
 
-/// Drops `value`, catching a panic of its destructor. The panic hook has
-/// already reported such a panic; the payload is returned for the caller to
-/// report as an error when it has none more telling.
-fn discard<T>(value: T) -> Option<PanicPayload> {
-    PanicPayload::drop_caught(value).err()
-}
-
 /// The body's way to suspend its coroutine (Lua's `coroutine.yield`):
 /// `yielder.suspend(value).await`.
 ///
@@ -308,11 +312,15 @@ impl<I, Y> Yielder<I, Y> {
     /// the next resume's input.
     ///
     /// Awaiting it anywhere but in this coroutine's own body panics.
+    #[inline]
     pub fn suspend(&self, value: Y) -> Suspend<'_, I, Y> {
-        Suspend {
-            yielder: self,
-            state: SuspendState::Start(value),
-        }
+        Suspend::new(self, value)
+    }
+
+    /// The coroutine's header.
+    #[inline(always)]
+    fn header(&self) -> &Header {
+        &self.header
     }
 }
 
@@ -321,76 +329,5 @@ impl<I, Y> fmt::Debug for Yielder<I, Y> {
         f.debug_struct("stackless::Yielder")
             .field("coroutine", &Handle(self.header.clone()))
             .finish()
-    }
-}
-
-/// The future of one suspension, made by [`Yielder::suspend`].
-#[must_use = "a suspension does nothing unless awaited"]
-pub struct Suspend<'a, I, Y> {
-    yielder: &'a Yielder<I, Y>,
-    state: SuspendState<Y>,
-}
-
-/// Where a suspension is: not yet polled (holding its value), waiting for
-/// the next resume, or finished.
-enum SuspendState<Y> {
-    Start(Y),
-    Waiting,
-    Done,
-}
-
-// No field is ever pinned: the value is moved out on the first poll.
-impl<I, Y> Unpin for Suspend<'_, I, Y> {}
-
-impl<I, Y> Future for Suspend<'_, I, Y> {
-    type Output = I;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<I> {
-        let this = self.get_mut();
-        let header = &*this.yielder.header;
-        match this.state {
-            SuspendState::Start(_) => {
-                let SuspendState::Start(value) =
-                    std::mem::replace(&mut this.state, SuspendState::Waiting)
-                else {
-                    unreachable!("matched above")
-                };
-                // Hand the value to the resume; a second suspension in the
-                // same poll is a clash, and its value is dropped here.
-                let rejected = mailbox::with_slot(header, |slot: &mut Slot<I, Y>| {
-                    if slot.yielded.is_some() {
-                        slot.clash = true;
-                        Some(value)
-                    } else {
-                        slot.yielded = Some(value);
-                        None
-                    }
-                });
-                drop(rejected);
-                Poll::Pending
-            }
-            SuspendState::Waiting => {
-                match mailbox::with_slot(header, |slot: &mut Slot<I, Y>| slot.input.take()) {
-                    Some(input) => {
-                        this.state = SuspendState::Done;
-                        Poll::Ready(input)
-                    }
-                    None => Poll::Pending,
-                }
-            }
-            SuspendState::Done => panic!("a suspension was polled after it completed"),
-        }
-    }
-}
-
-impl<I, Y> fmt::Debug for Suspend<'_, I, Y> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.state {
-            SuspendState::Start(_) => "start",
-            SuspendState::Waiting => "waiting",
-            SuspendState::Done => "done",
-        };
-        f.debug_struct("Suspend").field("state", &state).finish()
     }
 }
