@@ -83,6 +83,61 @@ pub struct Coroutine<I = (), Y = (), R = ()> {
     _types: PhantomData<fn(I) -> (Y, R)>,
 }
 
+/// The flag of a switch into a suspended coroutine: an ordinary resume.
+const RESUMING: usize = 0;
+/// The flag of a switch into a suspended coroutine: `close`, which makes the
+/// pending suspension unwind instead of returning.
+const CLOSING: usize = 1;
+
+/// How a value crosses a switch in one register: by value when it fits in a
+/// machine word, else by the address of the sender's copy, which stays in
+/// place (and is never dropped there) until the receiver has read it.
+mod word {
+    use std::mem::{ManuallyDrop, align_of, size_of};
+    use std::ptr;
+
+    /// True if `T` travels by value.
+    const fn by_value<T>() -> bool {
+        size_of::<T>() <= size_of::<usize>() && align_of::<T>() <= align_of::<usize>()
+    }
+
+    /// The word that carries `value`; the caller must not use or drop
+    /// `value` after the receiver has read it.
+    #[inline(always)]
+    pub(super) fn of<T>(value: &ManuallyDrop<T>) -> usize {
+        if by_value::<T>() {
+            let mut word = 0usize;
+            // SAFETY: `T` fits in the word, whose every byte is initialized.
+            unsafe {
+                ptr::copy_nonoverlapping(
+                    ptr::from_ref::<T>(value).cast::<u8>(),
+                    ptr::from_mut(&mut word).cast::<u8>(),
+                    size_of::<T>(),
+                );
+            }
+            word
+        } else {
+            ptr::from_ref::<T>(value) as usize
+        }
+    }
+
+    /// Moves the value out of a word made by [`of`].
+    ///
+    /// # Safety
+    /// `word` must come from `of::<T>` on a value that is still in place and
+    /// read no other time.
+    #[inline(always)]
+    pub(super) unsafe fn read<T>(word: usize) -> T {
+        if by_value::<T>() {
+            // SAFETY: the word holds the bytes of a `T`, suitably aligned.
+            unsafe { ptr::from_ref(&word).cast::<T>().read() }
+        } else {
+            // SAFETY: promised by the caller.
+            unsafe { (word as *const T).read() }
+        }
+    }
+}
+
 /// What a fresh stack holds for the entry function.
 struct Start<F> {
     header: *const Header,
@@ -192,18 +247,14 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         // SAFETY: the coroutine is suspended (checked by `enter`), so `sp` is
         // its saved continuation; the other side reads `input` exactly once.
         let (value, sp) = unsafe {
-            arch::switch_in(
-                &*input as *const I as usize,
-                self.header.stack_top(),
-                self.sp,
-            )
+            arch::switch_in(word::of(&input), RESUMING, self.header.stack_top(), self.sp)
         };
         if !sp.is_null() {
             self.sp = sp;
             current::leave(&self.header, Status::Suspended, entered);
-            // SAFETY: a suspending coroutine passes the address of its value,
-            // which stays put while it is suspended, and never reads it again.
-            return Ok(Resumed::Yield(unsafe { (value as *const Y).read() }));
+            // SAFETY: a suspending coroutine passes its value's word; the
+            // value stays put while it is suspended and is never read again.
+            return Ok(Resumed::Yield(unsafe { word::read::<Y>(value) }));
         }
         // SAFETY: a finishing coroutine passes the address of its completion.
         unsafe { self.finished(value, entered) }
@@ -299,9 +350,10 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         // A caught panic of a value the body yielded while closing.
         let mut late_panic = None;
         let value = loop {
-            // SAFETY: as in `resume`; the null input tells the pending
-            // suspension to consult `closing` instead of reading a value.
-            let (value, sp) = unsafe { arch::switch_in(0, self.header.stack_top(), self.sp) };
+            // SAFETY: as in `resume`; the flag tells the pending suspension
+            // to consult `closing` instead of reading a value.
+            let (value, sp) =
+                unsafe { arch::switch_in(0, CLOSING, self.header.stack_top(), self.sp) };
             if sp.is_null() {
                 break value;
             }
@@ -310,7 +362,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             self.sp = sp;
             self.header.set_closing(Closing::Refuse);
             // SAFETY: as in `resume`: the coroutine handed over its value.
-            let yielded = unsafe { (value as *const Y).read() };
+            let yielded = unsafe { word::read::<Y>(value) };
             if let Err(payload) = PanicPayload::drop_caught(yielded) {
                 late_panic.get_or_insert(payload);
             }
@@ -384,9 +436,9 @@ where
     let start = data.cast::<Start<F>>();
     // SAFETY: `place` wrote a `Start<F>` at `data`, which stays in place.
     let header = unsafe { (*start).header };
-    // SAFETY: the first resume passes the address of its input, never null
-    // (close handles never-started coroutines without switching).
-    let input = unsafe { (input as *const I).read() };
+    // SAFETY: the first resume passes its input's word (close handles
+    // never-started coroutines without switching).
+    let input = unsafe { word::read::<I>(input) };
     let yielder = Yielder {
         header,
         stack_top,
@@ -431,13 +483,13 @@ unsafe fn drop_start<F>(data: *mut u8) {
 unsafe fn suspend_running<I, Y>(header: *const Header, stack_top: *mut u8, value: Y) -> I {
     let value = ManuallyDrop::new(value);
     // SAFETY: promised by the caller; the resumer moves `value` out.
-    let input = unsafe { arch::switch_out(&*value as *const Y as usize, stack_top) };
-    if input == 0 {
+    let (input, flag) = unsafe { arch::switch_out(word::of(&value), stack_top) };
+    if flag != RESUMING {
         // SAFETY: the header outlives every run of its coroutine.
         closing(unsafe { &*header });
     }
-    // SAFETY: `resume` passes the address of its input and never reads it again.
-    unsafe { (input as *const I).read() }
+    // SAFETY: `resume` passes its input's word and never reads it again.
+    unsafe { word::read::<I>(input) }
 }
 
 /// `close` resumed us instead of a resume: unwind, or refuse a suspension

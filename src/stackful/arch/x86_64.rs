@@ -116,11 +116,12 @@ pub(crate) unsafe fn is_fresh(sp: *mut u8) -> bool {
 }
 
 /// Switches from the resumer to the coroutine whose stack ends at `stack_top`
-/// and whose saved stack pointer is `sp`, passing `arg`.
+/// and whose saved stack pointer is `sp`, passing `arg` and `flag`.
 ///
 /// The resumer `call`s the continuation address found at `sp` with `rdi` =
-/// `arg`, `rsi` = `stack_top` and `rdx` = `sp`; the continuation records the
-/// resumer's stack pointer in `link` and moves onto the coroutine's stack.
+/// `arg`, `rsi` = `stack_top`, `rdx` = `sp` and `rcx` = `flag`; the
+/// continuation records the resumer's stack pointer in `link` and moves onto
+/// the coroutine's stack.
 ///
 /// Returns the word the coroutine passed back and its new saved stack
 /// pointer, or null if it called `switch_final`.
@@ -129,7 +130,12 @@ pub(crate) unsafe fn is_fresh(sp: *mut u8) -> bool {
 /// `sp` must be the value `init_stack` or the last `switch_in` returned for
 /// this stack, and the coroutine must not be running.
 #[inline(always)]
-pub(crate) unsafe fn switch_in(arg: usize, stack_top: *mut u8, sp: *mut u8) -> (usize, *mut u8) {
+pub(crate) unsafe fn switch_in(
+    arg: usize,
+    flag: usize,
+    stack_top: *mut u8,
+    sp: *mut u8,
+) -> (usize, *mut u8) {
     let value: usize;
     let new_sp: *mut u8;
     // SAFETY: the coroutine's stack holds a continuation in the shape
@@ -146,6 +152,7 @@ pub(crate) unsafe fn switch_in(arg: usize, stack_top: *mut u8, sp: *mut u8) -> (
             inout("rdi") arg => value,
             inout("rsi") stack_top => _,
             inout("rdx") sp => new_sp,
+            inout("rcx") flag => _,
             out("r12") _, out("r13") _, out("r14") _, out("r15") _,
             clobber_abi("sysv64"),
         );
@@ -154,13 +161,15 @@ pub(crate) unsafe fn switch_in(arg: usize, stack_top: *mut u8, sp: *mut u8) -> (
 }
 
 /// Suspends the running coroutine, whose stack ends at `stack_top`, passing
-/// `value` to its resumer. Returns the word passed by the next `switch_in`.
+/// `value` to its resumer. Returns the word and the flag passed by the next
+/// `switch_in`.
 ///
 /// # Safety
 /// Must run on the coroutine's own stack, while it is the running one.
 #[inline(always)]
-pub(crate) unsafe fn switch_out(value: usize, stack_top: *mut u8) -> usize {
+pub(crate) unsafe fn switch_out(value: usize, stack_top: *mut u8) -> (usize, usize) {
     let arg: usize;
+    let flag: usize;
     // SAFETY: we leave our continuation, rbx and rbp on our stack in the
     // shape `switch_in` expects, hand our stack pointer over in rdx, and
     // `ret` to the resumer's return address found through `link`.
@@ -182,11 +191,12 @@ pub(crate) unsafe fn switch_out(value: usize, stack_top: *mut u8) -> usize {
             inout("rdi") value => arg,
             inout("rsi") stack_top => _,
             out("rdx") _,
+            out("rcx") flag,
             out("r12") _, out("r13") _, out("r14") _, out("r15") _,
             clobber_abi("sysv64"),
         );
     }
-    arg
+    (arg, flag)
 }
 
 /// Leaves the running coroutine for the last time, passing `value` to its
