@@ -217,6 +217,41 @@ fn over_aligned_values() {
     );
 }
 
+// Values smaller than a word, of a word, and just over one: each size
+// crosses intact both ways, whatever path the backend gives it (the stackful
+// switch carries a value that fits in a register by value, a bigger one by
+// address), owned pointers included.
+#[test]
+fn values_around_a_word_keep_every_byte() {
+    fn round_trip<T: Clone + PartialEq + std::fmt::Debug + 'static>(first: T, second: T, third: T) {
+        let (a, b, c) = (first.clone(), second.clone(), third.clone());
+        let mut co = coroutine!(T, T, T; |y, got| {
+            assert_eq!(got, a);
+            let got = suspend!(y, b.clone());
+            assert_eq!(got, c);
+            got
+        });
+        assert_eq!(co.resume(first).unwrap(), Resumed::Yield(second));
+        assert_eq!(co.resume(third.clone()).unwrap(), Resumed::Return(third));
+    }
+    round_trip(true, false, true);
+    round_trip(0xa5_u8, 0x5a, 0xff);
+    round_trip([1_u8, 2, 3], [4, 5, 6], [7, 8, 9]);
+    round_trip((0xbeef_u16, 7_u8), (1, 2), (u16::MAX, u8::MAX));
+    round_trip('é', '∑', '\u{10ffff}');
+    round_trip(-1.5_f64, f64::MAX, f64::MIN_POSITIVE);
+    round_trip(
+        std::num::NonZeroU32::new(9),
+        None,
+        std::num::NonZeroU32::new(u32::MAX),
+    );
+    round_trip(u64::MAX, 0, 0x0123_4567_89ab_cdef);
+    round_trip(Box::new(1_u8), Box::new(2), Box::new(3));
+    round_trip(u128::MAX - 1, 1 << 100, 7);
+    round_trip([0x11_u8; 9], [0x22; 9], [0x33; 9]);
+    round_trip("sixteen bytes", "of a", "fat pointer");
+}
+
 // Boxed closures and trait objects can be suspended and resumed with.
 #[test]
 fn closures_flow_both_ways() {
