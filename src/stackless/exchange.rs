@@ -66,7 +66,18 @@ enum State<I, Y> {
 /// The future of one suspension, made by [`Yielder::suspend`].
 ///
 /// It is `!Unpin`: `.await` pins it for you; to poll one by hand, pin it
-/// first (`std::pin::pin!`).
+/// first (`std::pin::pin!` or `Box::pin`). While parked, its coroutine's
+/// header holds its address, so it must not move:
+///
+/// ```compile_fail
+/// use std::pin::Pin;
+/// use coro::stackless::{Coroutine, Yielder};
+///
+/// let _ = Coroutine::new(|y: Yielder<(), u8>, ()| async move {
+///     let mut suspension = y.suspend(1);
+///     let _ = Pin::new(&mut suspension); // error: `PhantomPinned` cannot be unpinned
+/// });
+/// ```
 #[must_use = "a suspension does nothing unless awaited"]
 pub struct Suspend<'a, I, Y> {
     yielder: &'a Yielder<I, Y>,

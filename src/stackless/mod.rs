@@ -311,7 +311,8 @@ impl<I, Y> Yielder<I, Y> {
     /// Suspends the coroutine with `value` once awaited; the await returns
     /// the next resume's input.
     ///
-    /// Awaiting it anywhere but in this coroutine's own body panics.
+    /// Awaiting it anywhere but in this coroutine's own body panics. The
+    /// future is `!Unpin` (see [`Suspend`]).
     #[inline]
     pub fn suspend(&self, value: Y) -> Suspend<'_, I, Y> {
         Suspend::new(self, value)
