@@ -70,9 +70,28 @@ where
     }
 }
 
-/// Owns a body's frame.
+/// The frame of a dead coroutine: nothing, and no allocation.
+struct Gone;
+
+impl<I, Y, R> Body<I, Y, R> for Gone {
+    fn start(self: Pin<&mut Self>, input: I, _: &mut Context<'_>) -> Result<Poll<R>, I> {
+        Err(input)
+    }
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<R> {
+        unreachable!("a dead coroutine is never polled")
+    }
+}
+
+/// Owns a body's frame; once the body is dropped, the zero-sized `Gone`,
+/// so that a live frame needs no check.
 pub(super) struct Frame<I, Y, R> {
     body: NonNull<dyn Body<I, Y, R>>,
+}
+
+/// A `Gone` frame, which owns no memory.
+fn gone<I, Y, R>() -> NonNull<dyn Body<I, Y, R>> {
+    NonNull::<Gone>::dangling()
 }
 
 impl<I: 'static, Y: 'static, R: 'static> Frame<I, Y, R> {
@@ -109,13 +128,22 @@ impl<I, Y, R> Frame<I, Y, R> {
     pub(super) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<R> {
         self.pinned().poll(cx)
     }
+
+    /// Drops the body and frees its memory; the frame is `Gone` from here
+    /// on, even if a destructor panics.
+    pub(super) fn clear(&mut self) {
+        let body = mem::replace(&mut self.body, gone());
+        // SAFETY: `body` was made by `Box::leak` in `new` (or is a dangling
+        // `Gone`, which a box of a zero-sized type never frees), and is
+        // dropped once: the frame no longer holds it. The box frees the
+        // allocation even if a destructor inside panics.
+        drop(unsafe { Box::from_raw(body.as_ptr()) });
+    }
 }
 
 impl<I, Y, R> Drop for Frame<I, Y, R> {
     fn drop(&mut self) {
-        // SAFETY: made by `Box::leak` in `new`, dropped once, here; the box
-        // frees the allocation even if a destructor inside panics.
-        drop(unsafe { Box::from_raw(self.body.as_ptr()) });
+        self.clear();
     }
 }
 

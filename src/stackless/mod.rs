@@ -99,8 +99,8 @@ use frame::Frame;
 pub struct Coroutine<I = (), Y = (), R = ()> {
     /// Shared with handles and the body's `Yielder`.
     header: Rc<Header>,
-    /// The body's frame; `None` once the coroutine is dead.
-    frame: Option<Frame<I, Y, R>>,
+    /// The body's frame; empty once the coroutine is dead.
+    frame: Frame<I, Y, R>,
     /// Takes `I`, produces `Y`; the `Rc` already makes it `!Send`.
     _types: PhantomData<fn(I) -> Y>,
 }
@@ -123,7 +123,7 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
         };
         Coroutine {
             header,
-            frame: Some(Frame::new(body, yielder)),
+            frame: Frame::new(body, yielder),
             _types: PhantomData,
         }
     }
@@ -142,10 +142,8 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     #[inline]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
         let entered = current::enter(&self.header, true)?;
-        let Some(frame) = self.frame.as_mut() else {
-            unreachable!("a suspended coroutine has a frame");
-        };
         let mut cx = Context::from_waker(Waker::noop());
+        let frame = &mut self.frame;
         let polled = match exchange::deliver::<I, Y>(&self.header, input) {
             Ok(()) => panic::catch_unwind(AssertUnwindSafe(|| frame.poll(&mut cx))),
             Err(input) => return self.start(input, entered),
@@ -157,10 +155,8 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     #[cold]
     #[inline(never)]
     fn start(&mut self, input: I, entered: Entered) -> Result<Resumed<Y, R>, Error> {
-        let Some(frame) = self.frame.as_mut() else {
-            unreachable!("a suspended coroutine has a frame");
-        };
         let mut cx = Context::from_waker(Waker::noop());
+        let frame = &mut self.frame;
         match panic::catch_unwind(AssertUnwindSafe(|| frame.start(input, &mut cx))) {
             Ok(Ok(polled)) => self.polled(Ok(polled), entered),
             Err(payload) => self.polled(Err(payload), entered),
@@ -248,7 +244,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
 
     /// Drops the frame, catching a panicking destructor.
     fn drop_frame(&mut self) -> Result<(), Error> {
-        PanicPayload::drop_caught(self.frame.take()).map_err(Error::Panic)
+        PanicPayload::catch(|| self.frame.clear()).map_err(Error::Panic)
     }
 
     /// The coroutine's current state (Lua's `coroutine.status`).
