@@ -280,16 +280,28 @@ pub(crate) fn enter(header: &Header, limited: bool) -> Result<Entered, Error> {
 }
 
 /// The chain's length once a coroutine resumed by `resumer`, the running
-/// one, has joined it.
+/// one, has joined it; tells the resumer it is no longer the running one.
 #[inline(always)]
 fn nested_depth(resumer: *const Header, limited: bool) -> Result<u32, Error> {
     // SAFETY: the chain's current header is alive while its coroutine runs.
-    let depth = unsafe { (*resumer).depth.get() };
+    let resumer = unsafe { &*resumer };
+    let depth = resumer.depth.get();
     if limited && depth as usize >= MAX_NESTING {
         return Err(Error::TooDeep);
     }
+    // A stackless resumer being polled, with no suspension parked yet,
+    // stops counting on being the running one (see `stackless::exchange`).
+    if resumer.waiting.get().is_null() {
+        resumer.waiting.set(NESTED);
+    }
     Ok(depth + 1)
 }
+
+/// `Header::waiting` of a coroutine that resumed another while its frame was
+/// being polled and before any suspension parked: a suspension that tries to
+/// park must first check that its coroutine is the running one again. (Also
+/// left, unread, in the header of a stackful coroutine that nests others.)
+pub(crate) const NESTED: *mut () = ptr::without_provenance_mut(3);
 
 /// Why a coroutine that is not suspended cannot be resumed.
 #[cold]

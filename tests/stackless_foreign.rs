@@ -725,3 +725,39 @@ fn return_after_abandoning_a_suspension_does_not_unwind() {
     );
     assert_eq!(co.status(), Status::Dead);
 }
+
+// Within one poll, a body resumes other coroutines before it suspends —
+// once a well-behaved one, once one that awaits the body's own (smuggled)
+// Yielder — and then suspends itself, round after round. Each nested resume
+// leaves the body's coroutine Normal for a while: the smuggled suspension
+// is refused every time, and the body's own suspension, coming after the
+// nested resumes, still parks and delivers every value and input.
+#[test]
+fn suspensions_after_nested_resumes_in_the_same_poll() {
+    let mut a = Coroutine::new(|y: Yielder<u32, u32>, first: u32| async move {
+        let y = Rc::new(y);
+        let mut total = first;
+        for round in 0..3 {
+            let mut helper = Coroutine::new(|h: Yielder<(), u32>, ()| async move {
+                h.suspend(1).await;
+                h.suspend(2).await;
+            });
+            let stolen = y.clone();
+            let mut thief = Coroutine::new(move |_: Yielder<(), ()>, ()| async move {
+                stolen.suspend(99).await;
+            });
+            assert_eq!(helper.resume(()).unwrap(), Resumed::Yield(1));
+            match thief.resume(()) {
+                Err(Error::Panic(p)) => assert_eq!(p.message(), OUTSIDE),
+                other => panic!("round {round}: expected a panic, got {other:?}"),
+            }
+            assert_eq!(helper.resume(()).unwrap(), Resumed::Yield(2));
+            total += y.suspend(round * 10).await;
+        }
+        total
+    });
+    assert_eq!(a.resume(1).unwrap(), Resumed::Yield(0));
+    assert_eq!(a.resume(2).unwrap(), Resumed::Yield(10));
+    assert_eq!(a.resume(3).unwrap(), Resumed::Yield(20));
+    assert_eq!(a.resume(4).unwrap(), Resumed::Return(1 + 2 + 3 + 4));
+}

@@ -18,6 +18,14 @@
 //! a clash. Types: a suspension parks in the header its `Yielder` shares, and
 //! that `Yielder` was made by the coroutine with the same `I` and `Y`.
 //!
+//! The header's `waiting` says who may park without further checks: it is
+//! null only while the coroutine's own resume polls the frame and nothing has
+//! parked yet (a suspended coroutine has its suspension parked there; a dead
+//! or closing one has `CLOSED`), and a nested resume turns null into
+//! `NESTED` (see `current::enter`). So a suspension that finds null parks at
+//! once, and every other case takes the cold path, which asks the thread's
+//! chain whether its coroutine is the running one.
+//!
 //! The values stay in the frame, so a panic that unwinds the frame drops them
 //! there. A value whose destructor panics during such an unwind would abort
 //! the process, so the suspension's destructor catches that second panic
@@ -34,19 +42,19 @@ use std::task::{Context, Poll};
 
 use super::Yielder;
 use crate::PanicPayload;
-use crate::current::{self, Header};
+use crate::current::{self, Header, NESTED};
 
 /// `Header::waiting` after a poll in which two suspensions tried to park.
 const CLASH: *mut () = ptr::without_provenance_mut(1);
-/// `Header::waiting` while `close` drops the frame: no resume will take a
-/// value, so nothing may park.
-const CLOSING: *mut () = ptr::without_provenance_mut(2);
+/// `Header::waiting` of a coroutine that is dead or being closed: no resume
+/// will take a value, so nothing may park.
+const CLOSED: *mut () = ptr::without_provenance_mut(2);
 
 /// True if `waiting` is the address of a parked suspension, not null or a
 /// marker.
 #[inline(always)]
 fn is_parked(waiting: *mut ()) -> bool {
-    waiting.addr() > CLOSING.addr()
+    waiting.addr() > NESTED.addr()
 }
 
 /// Where a suspension is.
@@ -108,11 +116,10 @@ impl<'a, I, Y> Suspend<'a, I, Y> {
         let header = self.yielder.header();
         let waiting = header.waiting();
         if waiting.is_null() {
-            if current::is_current(header) {
-                header.set_waiting(self.address());
-                return Poll::Pending;
-            }
-            outside();
+            // Only the coroutine's own resume, with nothing nested since it
+            // started polling, leaves null here (see the module's docs).
+            header.set_waiting(self.address());
+            return Poll::Pending;
         }
         self.not_parked(waiting)
     }
@@ -127,12 +134,17 @@ impl<'a, I, Y> Suspend<'a, I, Y> {
             // Parked already: polled again in the same poll.
             return Poll::Pending;
         }
-        if waiting == CLOSING || !current::is_current(header) {
+        if waiting == CLOSED || !current::is_current(header) {
             outside();
         }
-        // A second suspension in this poll: the resume will fail with
-        // `SuspendClash`, and this value goes with the frame.
-        header.set_waiting(CLASH);
+        if waiting == NESTED {
+            // The coroutine runs again after resuming another: free to park.
+            header.set_waiting(self.address());
+        } else {
+            // A second suspension in this poll: the resume will fail with
+            // `SuspendClash`, and this value goes with the frame.
+            header.set_waiting(CLASH);
+        }
         Poll::Pending
     }
 
@@ -144,7 +156,9 @@ impl<'a, I, Y> Suspend<'a, I, Y> {
     fn release(&mut self) {
         let header = self.yielder.header();
         if header.waiting() == self.address() {
-            header.set_waiting(ptr::null_mut());
+            // Not null: whoever parks next must check that its coroutine is
+            // the running one (this may run outside its resume).
+            header.set_waiting(NESTED);
         }
         let state = mem::replace(&mut self.state, State::Done);
         if std::thread::panicking() {
@@ -279,8 +293,9 @@ pub(super) fn take<I, Y>(header: &Header) -> Parked<Y> {
     }
 }
 
-/// Marks `header`'s coroutine as being closed: a suspension polled while
-/// its frame is dropped finds no resume to receive it.
+/// Marks `header`'s coroutine as dead or being closed: a suspension polled
+/// from now on (while its frame is dropped, or by code that kept its
+/// `Yielder`) finds no resume to receive it.
 pub(super) fn close(header: &Header) {
-    header.set_waiting(CLOSING);
+    header.set_waiting(CLOSED);
 }

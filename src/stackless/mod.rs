@@ -204,6 +204,10 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         polled: std::thread::Result<Poll<R>>,
         entered: Entered,
     ) -> Result<Resumed<Y, R>, Error> {
+        let clash = matches!(polled, Ok(Poll::Pending))
+            && matches!(exchange::take::<I, Y>(&self.header), Parked::Clash);
+        // From here on no suspension can park: destructors run next.
+        exchange::close(&self.header);
         let result = match polled {
             // The unwind already dropped the frame's live locals; the body
             // may still be a hand-written future with a `Drop` of its own.
@@ -219,7 +223,6 @@ impl<I, Y, R> Coroutine<I, Y, R> {
                 }
             },
             Ok(Poll::Pending) => {
-                let clash = matches!(exchange::take::<I, Y>(&self.header), Parked::Clash);
                 let _ = self.drop_frame();
                 Err(if clash {
                     Error::SuspendClash
@@ -237,6 +240,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         result: Result<Resumed<Y, R>, Error>,
         entered: Entered,
     ) -> Result<Resumed<Y, R>, Error> {
+        exchange::close(&self.header);
         let _ = self.drop_frame();
         current::leave(&self.header, Status::Dead, entered);
         result
