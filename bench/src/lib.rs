@@ -10,6 +10,11 @@
 //! - `suspended`: a coroutine that has run once and is parked inside its
 //!   body, for memory measurements.
 //!
+//! Every workload is `#[inline(always)]`, so each library's operations are
+//! timed inlined into the same loop; with a plain `#[inline]`, the optimizer
+//! kept some peers' wrappers out of line and not others, which added a call
+//! to some rows only.
+//!
 //! Stackful peers: [`coro_peer`], [`corosensei_peer`], [`generator_peer`].
 //! Stackless peers: [`coro_stackless_peer`], [`genawaiter_peer`] and
 //! [`future_peer`], the floor. Others: [`lua_peer`] (Lua 5.4's own
@@ -50,7 +55,7 @@ pub mod coro_peer {
     /// the hot path: with `other => panic!(..)`, rustc can leave an
     /// out-of-line `drop_in_place::<Result<Resumed<_, _>, Error>>` call in
     /// the loop, which costs several nanoseconds per round trip.
-    #[inline]
+    #[inline(always)]
     pub fn step(counter: &mut Counter) -> u64 {
         match counter.resume(()) {
             Ok(Resumed::Yield(i)) => i,
@@ -60,7 +65,7 @@ pub mod coro_peer {
     }
 
     /// Creates a coroutine returning `x + 1` and runs it to completion.
-    #[inline]
+    #[inline(always)]
     pub fn create_finish(x: u64) -> u64 {
         let mut co = Coroutine::<(), (), u64>::new(move |_, ()| x.wrapping_add(1));
         match co.resume(()) {
@@ -99,7 +104,7 @@ pub mod corosensei_peer {
     }
 
     /// One round trip: resumes the counter and returns what it suspended with.
-    #[inline]
+    #[inline(always)]
     pub fn step(counter: &mut Counter) -> u64 {
         match counter.resume(()) {
             CoroutineResult::Yield(i) => i,
@@ -109,7 +114,7 @@ pub mod corosensei_peer {
 
     /// Creates a coroutine returning `x + 1` on a fresh default stack (one
     /// `mmap` and one `munmap`) and runs it to completion.
-    #[inline]
+    #[inline(always)]
     pub fn create_finish(x: u64) -> u64 {
         let mut co = Coroutine::<(), (), u64>::new(move |_, ()| x.wrapping_add(1));
         finish(co.resume(()))
@@ -117,7 +122,7 @@ pub mod corosensei_peer {
 
     /// As [`create_finish`], on `stack`, which is handed back for the next
     /// coroutine.
-    #[inline]
+    #[inline(always)]
     pub fn create_finish_on(stack: DefaultStack, x: u64) -> (u64, DefaultStack) {
         let mut co = Coroutine::<(), (), u64, _>::with_stack(stack, move |_, ()| x.wrapping_add(1));
         let r = finish(co.resume(()));
@@ -125,7 +130,7 @@ pub mod corosensei_peer {
     }
 
     /// The return value of a coroutine that was expected to finish.
-    #[inline]
+    #[inline(always)]
     fn finish(result: CoroutineResult<(), u64>) -> u64 {
         match result {
             CoroutineResult::Return(r) => r,
@@ -162,7 +167,7 @@ pub mod coro_stackless_peer {
     }
 
     /// One round trip: resumes the counter and returns what it suspended with.
-    #[inline]
+    #[inline(always)]
     pub fn step(counter: &mut Counter) -> u64 {
         match counter.resume(()) {
             Ok(Resumed::Yield(i)) => i,
@@ -172,7 +177,7 @@ pub mod coro_stackless_peer {
     }
 
     /// Creates a coroutine returning `x + 1` and runs it to completion.
-    #[inline]
+    #[inline(always)]
     pub fn create_finish(x: u64) -> u64 {
         let mut co = Coroutine::new(move |_: Yielder<(), ()>, ()| async move { x.wrapping_add(1) });
         match co.resume(()) {
@@ -210,7 +215,7 @@ pub mod genawaiter_peer {
     }
 
     /// One round trip: resumes the counter and returns what it yielded.
-    #[inline]
+    #[inline(always)]
     pub fn step<F: Future<Output = ()>>(counter: &mut Gen<u64, (), F>) -> u64 {
         match counter.resume() {
             GeneratorState::Yielded(i) => i,
@@ -219,7 +224,7 @@ pub mod genawaiter_peer {
     }
 
     /// Creates a generator returning `x + 1` and runs it to completion.
-    #[inline]
+    #[inline(always)]
     pub fn create_finish(x: u64) -> u64 {
         let mut generator = Gen::new(move |_: Co<()>| async move { x.wrapping_add(1) });
         match generator.resume() {
@@ -270,7 +275,7 @@ pub mod future_peer {
     }
 
     /// One round trip: polls the ticker once; true as it stays pending.
-    #[inline]
+    #[inline(always)]
     pub fn step(counter: &mut Counter) -> bool {
         counter
             .as_mut()
@@ -279,7 +284,7 @@ pub mod future_peer {
     }
 
     /// Boxes a future returning `x + 1` and polls it to completion.
-    #[inline]
+    #[inline(always)]
     pub fn create_finish(x: u64) -> u64 {
         let mut future: Pin<Box<dyn Future<Output = u64>>> =
             black_box(Box::pin(async move { x.wrapping_add(1) }));
@@ -320,14 +325,14 @@ pub mod generator_peer {
     }
 
     /// One round trip: resumes the counter and returns what it yielded.
-    #[inline]
+    #[inline(always)]
     pub fn step(counter: &mut Counter) -> u64 {
         counter.resume().expect("the counter never finishes")
     }
 
     /// Creates a generator returning `x + 1` on a fresh stack and runs it to
     /// completion.
-    #[inline]
+    #[inline(always)]
     pub fn create_finish(x: u64) -> u64 {
         let mut generator = Gn::<()>::new_scoped_local(move |_| x.wrapping_add(1));
         let r = generator.resume().expect("the body returns a value");
@@ -381,7 +386,7 @@ pub mod lua_peer {
 
         /// One round trip: `Thread::resume` from Rust, and the body's
         /// `coroutine.yield`.
-        #[inline]
+        #[inline(always)]
         pub fn step(&self) -> u64 {
             self.thread.resume(()).expect("the counter yields")
         }
@@ -451,7 +456,7 @@ pub mod lua_peer {
         }
 
         /// Runs the loop `n` times and returns its last result.
-        #[inline]
+        #[inline(always)]
         pub fn run(&self, n: u64) -> i64 {
             self.run.call(n).expect("the loop runs")
         }
@@ -494,7 +499,7 @@ pub mod lua_peer {
 
         /// `Lua::create_thread` on a body returning `x + 1`, resumed to
         /// completion.
-        #[inline]
+        #[inline(always)]
         pub fn create_finish(&self, x: u64) -> u64 {
             let thread = self
                 .lua
@@ -559,7 +564,7 @@ pub mod thread_peer {
         }
 
         /// One round trip: a message each way.
-        #[inline]
+        #[inline(always)]
         pub fn step(&self, x: u64) -> u64 {
             let to = self.to.as_ref().expect("open until dropped");
             to.send(x).expect("the echo thread is alive");
@@ -583,7 +588,7 @@ pub mod thread_peer {
     }
 
     /// Spawns a thread returning `x + 1` and joins it.
-    #[inline]
+    #[inline(always)]
     pub fn create_finish(x: u64) -> u64 {
         thread::spawn(move || x.wrapping_add(1))
             .join()

@@ -139,7 +139,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// - [`Error::SuspendClash`] if it awaited two suspensions at once.
     ///
     /// After either, the frame has been dropped and the coroutine is dead.
-    #[inline]
+    #[inline(always)]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
         let entered = current::enter(&self.header, true)?;
         let mut cx = Context::from_waker(Waker::noop());
