@@ -303,6 +303,34 @@ fn handle_eq_hash_and_ids() {
     assert!(!ids.contains(&a1.id()));
 }
 
+// Ids are unique across threads too, however the threads interleave their
+// creations (each takes ids in blocks), and never 0.
+#[test]
+fn ids_are_unique_across_threads() {
+    let per_thread = 3000;
+    let ids: Vec<u64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(move || {
+                    (0..per_thread)
+                        .map(|_| {
+                            let co: Coroutine = coroutine!((), (), (); |_, ()| {});
+                            co.handle().id()
+                        })
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("the worker finishes"))
+            .collect()
+    });
+    let distinct: HashSet<u64> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), 4 * per_thread);
+    assert!(!distinct.contains(&0));
+}
+
 // `Debug` of a handle shows the id and the status (names, which only
 // `coro::Builder` gives, are checked in tests/builder.rs).
 #[test]
