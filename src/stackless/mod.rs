@@ -164,11 +164,11 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             // (dropped by code outside the body): nothing is waiting for
             // this input.
             Ok(Err(input)) => {
+                exchange::close(&self.header);
                 let dropped = PanicPayload::drop_caught(input);
-                self.die(
-                    Err(dropped.err().map_or(Error::ForeignAwait, Error::Panic)),
-                    entered,
-                )
+                let _ = self.drop_frame();
+                current::leave(&self.header, Status::Dead, entered);
+                Err(dropped.err().map_or(Error::ForeignAwait, Error::Panic))
             }
         }
     }
@@ -206,42 +206,23 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     ) -> Result<Resumed<Y, R>, Error> {
         let clash = matches!(polled, Ok(Poll::Pending))
             && matches!(exchange::take::<I, Y>(&self.header), Parked::Clash);
-        // From here on no suspension can park: destructors run next.
+        // From here on no suspension can park: destructors run next. The
+        // unwind of a panic already dropped the frame's live locals; the
+        // body may still be a hand-written future with a `Drop` of its own.
         exchange::close(&self.header);
+        let dropped = self.drop_frame();
         let result = match polled {
-            // The unwind already dropped the frame's live locals; the body
-            // may still be a hand-written future with a `Drop` of its own.
-            Err(payload) => {
-                let _ = self.drop_frame();
-                Err(Error::Panic(PanicPayload::new(payload)))
-            }
-            Ok(Poll::Ready(value)) => match self.drop_frame() {
+            Err(payload) => Err(Error::Panic(PanicPayload::new(payload))),
+            Ok(Poll::Ready(value)) => match dropped {
                 Ok(()) => Ok(Resumed::Return(value)),
                 Err(err) => {
                     let _ = PanicPayload::drop_caught(value);
                     Err(err)
                 }
             },
-            Ok(Poll::Pending) => {
-                let _ = self.drop_frame();
-                Err(if clash {
-                    Error::SuspendClash
-                } else {
-                    Error::ForeignAwait
-                })
-            }
+            Ok(Poll::Pending) if clash => Err(Error::SuspendClash),
+            Ok(Poll::Pending) => Err(Error::ForeignAwait),
         };
-        self.die(result, entered)
-    }
-
-    /// Drops what is left of the frame and gives the thread back, dead.
-    fn die(
-        &mut self,
-        result: Result<Resumed<Y, R>, Error>,
-        entered: Entered,
-    ) -> Result<Resumed<Y, R>, Error> {
-        exchange::close(&self.header);
-        let _ = self.drop_frame();
         current::leave(&self.header, Status::Dead, entered);
         result
     }
