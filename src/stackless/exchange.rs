@@ -119,20 +119,21 @@ impl<'a, I, Y> Suspend<'a, I, Y> {
             // Only the coroutine's own resume, with nothing nested since it
             // started polling, leaves null here (see the module's docs).
             header.set_waiting(self.address());
-            return Poll::Pending;
+        } else {
+            self.not_parked(waiting);
         }
-        self.not_parked(waiting)
+        Poll::Pending
     }
 
     /// `park` when the header is not free, or it is not this coroutine's
     /// resume.
     #[cold]
     #[inline(never)]
-    fn not_parked(&mut self, waiting: *mut ()) -> Poll<I> {
+    fn not_parked(&mut self, waiting: *mut ()) {
         let header = self.yielder.header();
         if waiting == self.address() {
             // Parked already: polled again in the same poll.
-            return Poll::Pending;
+            return;
         }
         if waiting == CLOSED || !current::is_current(header) {
             outside();
@@ -145,7 +146,6 @@ impl<'a, I, Y> Suspend<'a, I, Y> {
             // `SuspendClash`, and this value goes with the frame.
             header.set_waiting(CLASH);
         }
-        Poll::Pending
     }
 
     /// The destructor's work outside the common case (a completed
@@ -196,7 +196,8 @@ impl<I, Y> Future for Suspend<'_, I, Y> {
         if let State::Held(_) = this.state {
             return this.park();
         }
-        this.no_input()
+        this.no_input();
+        Poll::Pending
     }
 }
 
@@ -205,10 +206,9 @@ impl<I, Y> Suspend<'_, I, Y> {
     /// brought an input (inside a `select`, say), or after completion.
     #[cold]
     #[inline(never)]
-    fn no_input(&self) -> Poll<I> {
-        match self.state {
-            State::Done => panic!("a suspension was polled after it completed"),
-            _ => Poll::Pending,
+    fn no_input(&self) {
+        if let State::Done = self.state {
+            panic!("a suspension was polled after it completed");
         }
     }
 }
