@@ -111,19 +111,21 @@ pub(crate) enum Closing {
 
 /// What every coroutine shares with its handles.
 ///
-/// Invariants: the stored `status` is `Running` exactly while the coroutine
-/// is active (it reads `Normal` when it is not also the chain's current one),
-/// and changes only through [`enter`] and [`leave`].
+/// Invariants: `state` is the coroutine's place in the thread's chain (at
+/// least 1) exactly while it is active (it reads `Running`, or `Normal` when
+/// it is not also the chain's current one), and changes only through
+/// [`enter`] and [`leave`].
 pub(crate) struct Header {
     /// Process-unique id, for `Handle::id` and equality.
     id: u64,
     /// The name given to the builder, for debugging and overflow reports.
     name: Option<Box<str>>,
-    status: Cell<Status>,
-    /// While the coroutine is active: how many coroutines are active in the
-    /// thread's chain up to and including this one (1 when the thread's own
-    /// stack resumed it). Meaningless otherwise.
-    depth: Cell<u32>,
+    /// The status and, while active, the depth in one word, so that a resume
+    /// checks and sets both with one load and one store: [`SUSPENDED`],
+    /// [`DEAD`], or while the coroutine is active, how many coroutines are
+    /// active in the thread's chain up to and including this one (1 when the
+    /// thread's own stack resumed it).
+    state: Cell<u32>,
     /// How far `close` has got; suspension is refused while it runs.
     closing: Cell<Closing>,
     /// Whether a panic was already unwinding the thread when this coroutine
@@ -158,8 +160,7 @@ impl Header {
         Rc::new(Header {
             id: next_id(),
             name,
-            status: Cell::new(Status::Suspended),
-            depth: Cell::new(0),
+            state: Cell::new(SUSPENDED),
             closing: Cell::new(Closing::No),
             resumed_panicking: Cell::new(false),
             stack_top,
@@ -172,21 +173,23 @@ impl Header {
 
     #[inline]
     pub(crate) fn status(&self) -> Status {
-        match self.status.get() {
-            Status::Running if !is_current(self) => Status::Normal,
-            status => status,
+        match self.state.get() {
+            SUSPENDED => Status::Suspended,
+            DEAD => Status::Dead,
+            _ if is_current(self) => Status::Running,
+            _ => Status::Normal,
         }
     }
 
     /// What `close` has to do: `Ok(true)` for a suspended coroutine, `Ok(false)`
     /// for a dead one (closing it again does nothing).
     pub(crate) fn needs_closing(&self) -> Result<bool, Error> {
-        match self.status.get() {
-            Status::Suspended => Ok(true),
-            Status::Dead => Ok(false),
+        match self.state.get() {
+            SUSPENDED => Ok(true),
+            DEAD => Ok(false),
             // Unreachable through the safe API: an active coroutine is
             // borrowed by its resumer.
-            Status::Running | Status::Normal => Err(Error::NotSuspended),
+            _ => Err(Error::NotSuspended),
         }
     }
 
@@ -286,7 +289,7 @@ pub(crate) struct Entered {
 /// On error nothing has changed.
 #[inline(always)]
 pub(crate) fn enter(header: &Header, limited: bool) -> Result<Entered, Error> {
-    if header.status.get() != Status::Suspended {
+    if header.state.get() != SUSPENDED {
         return Err(refusal(header));
     }
     CHAIN.with(|chain| {
@@ -298,8 +301,7 @@ pub(crate) fn enter(header: &Header, limited: bool) -> Result<Entered, Error> {
         } else {
             nested_depth(resumer, limited)?
         };
-        header.depth.set(depth);
-        header.status.set(Status::Running);
+        header.state.set(depth);
         chain.current.set(header);
         Ok(Entered { resumer })
     })
@@ -311,7 +313,7 @@ pub(crate) fn enter(header: &Header, limited: bool) -> Result<Entered, Error> {
 fn nested_depth(resumer: *const Header, limited: bool) -> Result<u32, Error> {
     // SAFETY: the chain's current header is alive while its coroutine runs.
     let resumer = unsafe { &*resumer };
-    let depth = resumer.depth.get();
+    let depth = resumer.state.get();
     if limited && depth as usize >= MAX_NESTING {
         return Err(Error::TooDeep);
     }
@@ -329,11 +331,16 @@ fn nested_depth(resumer: *const Header, limited: bool) -> Result<u32, Error> {
 /// left, unread, in the header of a stackful coroutine that nests others.)
 pub(crate) const NESTED: *mut () = ptr::without_provenance_mut(3);
 
+/// `Header::state` of a suspended coroutine.
+const SUSPENDED: u32 = 0;
+/// `Header::state` of a dead coroutine.
+const DEAD: u32 = u32::MAX;
+
 /// Why a coroutine that is not suspended cannot be resumed.
 #[cold]
 fn refusal(header: &Header) -> Error {
-    match header.status.get() {
-        Status::Dead => Error::Dead,
+    match header.state.get() {
+        DEAD => Error::Dead,
         _ => Error::NotSuspended,
     }
 }
@@ -343,8 +350,11 @@ fn refusal(header: &Header) -> Error {
 /// returned.
 #[inline(always)]
 pub(crate) fn leave(header: &Header, status: Status, entered: Entered) {
-    debug_assert!(matches!(status, Status::Suspended | Status::Dead));
-    header.status.set(status);
+    header.state.set(match status {
+        Status::Suspended => SUSPENDED,
+        Status::Dead => DEAD,
+        Status::Running | Status::Normal => unreachable!("a coroutine leaves suspended or dead"),
+    });
     CHAIN.with(|chain| chain.current.set(entered.resumer));
 }
 
