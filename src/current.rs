@@ -18,7 +18,7 @@ use std::any::{Any, TypeId};
 use std::cell::Cell;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::ptr;
+use std::ptr::{self, NonNull};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -150,14 +150,82 @@ pub(crate) struct Header {
     pending_unwind: Cell<Option<Box<dyn Any + Send>>>,
 }
 
+/// A coroutine's own reference to its header: an `Rc<Header>` kept as the
+/// pointer to the header itself, so that the hot path reaches the fields and
+/// hands the chain its pointer without adjusting for the `Rc`'s counts.
+pub(crate) struct Shared {
+    /// From `Rc::into_raw`; owns one strong count.
+    header: NonNull<Header>,
+}
+
+impl Shared {
+    fn new(header: Header) -> Shared {
+        let raw = Rc::into_raw(Rc::new(header));
+        Shared {
+            // SAFETY: `Rc::into_raw` never returns null.
+            header: unsafe { NonNull::new_unchecked(raw.cast_mut()) },
+        }
+    }
+
+    /// The header's address, as the chain records it.
+    #[inline(always)]
+    pub(crate) fn as_ptr(&self) -> *const Header {
+        self.header.as_ptr()
+    }
+
+    /// A handle sharing the header.
+    pub(crate) fn handle(&self) -> Handle {
+        // SAFETY: the pointer came from `Rc::into_raw` and this `Shared`
+        // still owns its count; the new `Rc` owns the one added here.
+        unsafe {
+            Rc::increment_strong_count(self.as_ptr());
+            Handle(Rc::from_raw(self.as_ptr()))
+        }
+    }
+}
+
+impl Clone for Shared {
+    fn clone(&self) -> Shared {
+        // SAFETY: as in `handle`: one more count, owned by the clone.
+        unsafe { Rc::increment_strong_count(self.as_ptr()) };
+        Shared {
+            header: self.header,
+        }
+    }
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Header;
+
+    #[inline(always)]
+    fn deref(&self) -> &Header {
+        // SAFETY: the header lives as long as the count this `Shared` owns.
+        unsafe { self.header.as_ref() }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // SAFETY: gives back the count taken by `new`, once.
+        drop(unsafe { Rc::from_raw(self.as_ptr()) });
+    }
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Shared").field(&self.id).finish()
+    }
+}
+
 impl Header {
-    pub(crate) fn new(
+    /// A fresh header, suspended, owned by the `Shared` returned.
+    pub(crate) fn shared(
         name: Option<Box<str>>,
         stack_top: *mut u8,
         stack_size: usize,
         types: fn() -> SuspendTypes,
-    ) -> Rc<Header> {
-        Rc::new(Header {
+    ) -> Shared {
+        Shared::new(Header {
             id: next_id(),
             name,
             state: Cell::new(SUSPENDED),

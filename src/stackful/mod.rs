@@ -15,14 +15,13 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::mem::{ManuallyDrop, align_of, size_of};
 use std::panic::{self, AssertUnwindSafe};
-use std::rc::Rc;
 
 pub use stack::{
     DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, set_stack_pool_capacity,
     stack_pool_capacity,
 };
 
-use crate::current::{self, Closing, Entered, Header, SuspendTypes};
+use crate::current::{self, Closing, Entered, Header, Shared, SuspendTypes};
 use crate::{Error, Handle, PanicPayload, Resumed, Status};
 use stack::Stack;
 
@@ -68,7 +67,7 @@ use stack::Stack;
 pub struct Coroutine<I = (), Y = (), R = ()> {
     /// Shared with handles; the thread's chain points at it while this
     /// coroutine runs.
-    header: Rc<Header>,
+    header: Shared,
     /// The stack, until the coroutine dies and gives it back to the pool.
     stack: Option<Stack>,
     /// The saved stack pointer while suspended (the trampoline frame before
@@ -179,7 +178,7 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
     {
         let top = stack.top();
-        let header = Header::new(name, top, stack.size(), SuspendTypes::of::<I, Y>);
+        let header = Header::shared(name, top, stack.size(), SuspendTypes::of::<I, Y>);
         let addr = (top as usize - arch::RESERVED_TOP - size_of::<Start<F>>())
             & !(align_of::<Start<F>>() - 1);
         let data = addr as *mut Start<F>;
@@ -188,7 +187,7 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
         // below the reserved words; nothing else uses the fresh stack.
         let sp = unsafe {
             data.write(Start {
-                header: Rc::as_ptr(&header),
+                header: header.as_ptr(),
                 body,
             });
             arch::init_stack(data.cast(), entry::<F, I, Y, R>, data.cast())
@@ -406,7 +405,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
 
     /// A handle that observes this coroutine without owning it.
     pub fn handle(&self) -> Handle {
-        Handle(self.header.clone())
+        self.header.handle()
     }
 }
 
@@ -415,7 +414,7 @@ crate::resume::impl_shared_traits!(Coroutine);
 impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("Coroutine");
-        s.field("id", &Handle(self.header.clone()).id());
+        s.field("id", &self.header.handle().id());
         if let Some(name) = self.header.name() {
             s.field("name", &name);
         }

@@ -55,10 +55,9 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
-use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use crate::current::{self, Closing, Entered, Header, SuspendTypes};
+use crate::current::{self, Closing, Entered, Header, Shared, SuspendTypes};
 use crate::{Error, Handle, PanicPayload, Resumed, Status};
 use exchange::Parked;
 pub use exchange::Suspend;
@@ -98,7 +97,7 @@ use frame::Frame;
 /// ```
 pub struct Coroutine<I = (), Y = (), R = ()> {
     /// Shared with handles and the body's `Yielder`.
-    header: Rc<Header>,
+    header: Shared,
     /// The body's frame; empty once the coroutine is dead.
     frame: Frame<I, Y, R>,
     /// Takes `I`, produces `Y`; the `Rc` already makes it `!Send`.
@@ -116,7 +115,7 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
         F: FnOnce(Yielder<I, Y>, I) -> Fut + 'static,
         Fut: Future<Output = R> + 'static,
     {
-        let header = Header::new(None, ptr::null_mut(), 0, SuspendTypes::of::<I, Y>);
+        let header = Header::shared(None, ptr::null_mut(), 0, SuspendTypes::of::<I, Y>);
         let yielder = Yielder {
             header: header.clone(),
             _types: PhantomData,
@@ -260,7 +259,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
 
     /// A handle that observes this coroutine without owning it.
     pub fn handle(&self) -> Handle {
-        Handle(self.header.clone())
+        self.header.handle()
     }
 }
 
@@ -283,7 +282,7 @@ impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
 pub struct Yielder<I, Y> {
     /// The coroutine's header, through which the suspension finds the
     /// values of the resume polling it.
-    header: Rc<Header>,
+    header: Shared,
     /// Takes `Y`, gives `I`.
     _types: PhantomData<fn(Y) -> I>,
 }
@@ -309,7 +308,7 @@ impl<I, Y> Yielder<I, Y> {
 impl<I, Y> fmt::Debug for Yielder<I, Y> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("stackless::Yielder")
-            .field("coroutine", &Handle(self.header.clone()))
+            .field("coroutine", &self.header.handle())
             .finish()
     }
 }
