@@ -88,33 +88,23 @@ const RESUMING: usize = 0;
 /// pending suspension unwind instead of returning.
 const CLOSING: usize = 1;
 
-/// How a value crosses a switch in one register: by value when it fits in a
-/// machine word, else by the address of the sender's copy, which stays in
-/// place (and is never dropped there) until the receiver has read it.
+/// How a value crosses a switch in one register: the address of the
+/// sender's copy, which stays in place (and is never dropped there) until the
+/// receiver has read it; a zero-sized value needs no address at all.
+///
+/// A small value is not passed by value: its padding bytes, if it has any,
+/// are uninitialized, and an integer made of them is undefined behaviour.
+/// Without knowing the type there is no way to tell.
 mod word {
-    use std::mem::{ManuallyDrop, align_of, size_of};
+    use std::mem::{ManuallyDrop, size_of};
     use std::ptr;
-
-    /// True if `T` travels by value.
-    const fn by_value<T>() -> bool {
-        size_of::<T>() <= size_of::<usize>() && align_of::<T>() <= align_of::<usize>()
-    }
 
     /// The word that carries `value`; the caller must not use or drop
     /// `value` after the receiver has read it.
     #[inline(always)]
     pub(super) fn of<T>(value: &ManuallyDrop<T>) -> usize {
-        if by_value::<T>() {
-            let mut word = 0usize;
-            // SAFETY: `T` fits in the word, whose every byte is initialized.
-            unsafe {
-                ptr::copy_nonoverlapping(
-                    ptr::from_ref::<T>(value).cast::<u8>(),
-                    ptr::from_mut(&mut word).cast::<u8>(),
-                    size_of::<T>(),
-                );
-            }
-            word
+        if size_of::<T>() == 0 {
+            0
         } else {
             ptr::from_ref::<T>(value) as usize
         }
@@ -127,9 +117,10 @@ mod word {
     /// read no other time.
     #[inline(always)]
     pub(super) unsafe fn read<T>(word: usize) -> T {
-        if by_value::<T>() {
-            // SAFETY: the word holds the bytes of a `T`, suitably aligned.
-            unsafe { ptr::from_ref(&word).cast::<T>().read() }
+        if size_of::<T>() == 0 {
+            // SAFETY: a zero-sized value has no bytes to read; any aligned,
+            // non-null address will do.
+            unsafe { ptr::NonNull::<T>::dangling().as_ptr().read() }
         } else {
             // SAFETY: promised by the caller.
             unsafe { (word as *const T).read() }

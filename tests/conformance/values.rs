@@ -217,10 +217,8 @@ fn over_aligned_values() {
     );
 }
 
-// Values smaller than a word, of a word, and just over one: each size
-// crosses intact both ways, whatever path the backend gives it (the stackful
-// switch carries a value that fits in a register by value, a bigger one by
-// address), owned pointers included.
+// Values smaller than a word, of a word, and just over one, with and without
+// padding: each crosses intact both ways, owned pointers included.
 #[test]
 fn values_around_a_word_keep_every_byte() {
     fn round_trip<T: Clone + PartialEq + std::fmt::Debug + 'static>(first: T, second: T, third: T) {
