@@ -88,46 +88,6 @@ const RESUMING: usize = 0;
 /// pending suspension unwind instead of returning.
 const CLOSING: usize = 1;
 
-/// How a value crosses a switch in one register: the address of the
-/// sender's copy, which stays in place (and is never dropped there) until the
-/// receiver has read it; a zero-sized value needs no address at all.
-///
-/// A small value is not passed by value: its padding bytes, if it has any,
-/// are uninitialized, and an integer made of them is undefined behaviour.
-/// Without knowing the type there is no way to tell.
-mod word {
-    use std::mem::{ManuallyDrop, size_of};
-    use std::ptr;
-
-    /// The word that carries `value`; the caller must not use or drop
-    /// `value` after the receiver has read it.
-    #[inline(always)]
-    pub(super) fn of<T>(value: &ManuallyDrop<T>) -> usize {
-        if size_of::<T>() == 0 {
-            0
-        } else {
-            ptr::from_ref::<T>(value) as usize
-        }
-    }
-
-    /// Moves the value out of a word made by [`of`].
-    ///
-    /// # Safety
-    /// `word` must come from `of::<T>` on a value that is still in place and
-    /// read no other time.
-    #[inline(always)]
-    pub(super) unsafe fn read<T>(word: usize) -> T {
-        if size_of::<T>() == 0 {
-            // SAFETY: a zero-sized value has no bytes to read; any aligned,
-            // non-null address will do.
-            unsafe { ptr::NonNull::<T>::dangling().as_ptr().read() }
-        } else {
-            // SAFETY: promised by the caller.
-            unsafe { (word as *const T).read() }
-        }
-    }
-}
-
 /// What a fresh stack holds for the entry function.
 struct Start<F> {
     header: *const Header,
@@ -237,14 +197,19 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         // SAFETY: the coroutine is suspended (checked by `enter`), so `sp` is
         // its saved continuation; the other side reads `input` exactly once.
         let (value, sp) = unsafe {
-            arch::switch_in(word::of(&input), RESUMING, self.header.stack_top(), self.sp)
+            arch::switch_in(
+                &*input as *const I as usize,
+                RESUMING,
+                self.header.stack_top(),
+                self.sp,
+            )
         };
         if !sp.is_null() {
             self.sp = sp;
             current::leave(&self.header, Status::Suspended, entered);
-            // SAFETY: a suspending coroutine passes its value's word; the
-            // value stays put while it is suspended and is never read again.
-            return Ok(Resumed::Yield(unsafe { word::read::<Y>(value) }));
+            // SAFETY: a suspending coroutine passes the address of its value,
+            // which stays put while it is suspended, and never reads it again.
+            return Ok(Resumed::Yield(unsafe { (value as *const Y).read() }));
         }
         // SAFETY: a finishing coroutine passes the address of its completion.
         unsafe { self.finished(value, entered) }
@@ -352,7 +317,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             self.sp = sp;
             self.header.set_closing(Closing::Refuse);
             // SAFETY: as in `resume`: the coroutine handed over its value.
-            let yielded = unsafe { word::read::<Y>(value) };
+            let yielded = unsafe { (value as *const Y).read() };
             if let Err(payload) = PanicPayload::drop_caught(yielded) {
                 late_panic.get_or_insert(payload);
             }
@@ -426,9 +391,9 @@ where
     let start = data.cast::<Start<F>>();
     // SAFETY: `place` wrote a `Start<F>` at `data`, which stays in place.
     let header = unsafe { (*start).header };
-    // SAFETY: the first resume passes its input's word (close handles
-    // never-started coroutines without switching).
-    let input = unsafe { word::read::<I>(input) };
+    // SAFETY: the first resume passes the address of its input, never null
+    // (close handles never-started coroutines without switching).
+    let input = unsafe { (input as *const I).read() };
     let yielder = Yielder {
         header,
         stack_top,
@@ -473,13 +438,13 @@ unsafe fn drop_start<F>(data: *mut u8) {
 unsafe fn suspend_running<I, Y>(header: *const Header, stack_top: *mut u8, value: Y) -> I {
     let value = ManuallyDrop::new(value);
     // SAFETY: promised by the caller; the resumer moves `value` out.
-    let (input, flag) = unsafe { arch::switch_out(word::of(&value), stack_top) };
+    let (input, flag) = unsafe { arch::switch_out(&*value as *const Y as usize, stack_top) };
     if flag != RESUMING {
         // SAFETY: the header outlives every run of its coroutine.
         closing(unsafe { &*header });
     }
-    // SAFETY: `resume` passes its input's word and never reads it again.
-    unsafe { word::read::<I>(input) }
+    // SAFETY: `resume` passes the address of its input and never reads it again.
+    unsafe { (input as *const I).read() }
 }
 
 /// `close` resumed us instead of a resume: unwind, or refuse a suspension
