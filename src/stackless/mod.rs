@@ -165,9 +165,8 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             Ok(Err(input)) => {
                 exchange::close(&self.header);
                 let dropped = PanicPayload::drop_caught(input);
-                let _ = self.drop_frame();
-                current::leave(&self.header, Status::Dead, entered);
-                Err(dropped.err().map_or(Error::ForeignAwait, Error::Panic))
+                let result = self.ended(Ok(Poll::Pending), false, entered);
+                dropped.map_err(Error::Panic).and(result)
             }
         }
     }
@@ -179,17 +178,23 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         polled: std::thread::Result<Poll<R>>,
         entered: Entered,
     ) -> Result<Resumed<Y, R>, Error> {
-        if let Ok(Poll::Pending) = polled
-            && let Parked::Value(value) = exchange::take::<I, Y>(&self.header)
-        {
-            current::leave(&self.header, Status::Suspended, entered);
-            return Ok(Resumed::Yield(value));
+        let mut clash = false;
+        if let Ok(Poll::Pending) = polled {
+            match exchange::take::<I, Y>(&self.header) {
+                Parked::Value(value) => {
+                    current::leave(&self.header, Status::Suspended, entered);
+                    return Ok(Resumed::Yield(value));
+                }
+                Parked::Clash => clash = true,
+                Parked::Nothing => {}
+            }
         }
-        self.ended(polled, entered)
+        self.ended(polled, clash, entered)
     }
 
-    /// The rest of a resume that did not end in a plain suspension, while the
-    /// coroutine is still entered: it dies. Kept out of line so the
+    /// The rest of a resume that did not end in a plain suspension (`clash`
+    /// if two suspensions tried to park), while the coroutine is still
+    /// entered: it dies. Kept out of line so the
     /// suspension path stays small.
     ///
     /// Nothing here may unwind into the resumer: the frame, with every value
@@ -201,10 +206,9 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     fn ended(
         &mut self,
         polled: std::thread::Result<Poll<R>>,
+        clash: bool,
         entered: Entered,
     ) -> Result<Resumed<Y, R>, Error> {
-        let clash = matches!(polled, Ok(Poll::Pending))
-            && matches!(exchange::take::<I, Y>(&self.header), Parked::Clash);
         // From here on no suspension can park: destructors run next. The
         // unwind of a panic already dropped the frame's live locals; the
         // body may still be a hand-written future with a `Drop` of its own.
