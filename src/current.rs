@@ -11,8 +11,8 @@
 //! coroutine's header, each active header knows its place in the chain, and
 //! each resume keeps the coroutine it displaced in a local ([`Entered`]) until
 //! it gives the thread back. No list is allocated, and a resume from the
-//! thread's own stack costs a few loads and stores. `Normal` is never stored: an active coroutine that is not the
-//! running one is normal, so a resume does not touch its resumer's header.
+//! thread's own stack costs a few loads and stores. `Normal` is never stored:
+//! an active coroutine that is not the running one is normal.
 
 use std::any::{Any, TypeId};
 use std::cell::Cell;
@@ -63,15 +63,13 @@ thread_local! {
 #[inline]
 fn next_id() -> u64 {
     IDS.with(|ids| {
-        let (next, end) = ids.get();
-        let id = if next == end {
-            NEXT_ID.fetch_add(ID_BLOCK, Ordering::Relaxed)
-        } else {
-            next
-        };
-        let end = if next == end { id + ID_BLOCK } else { end };
-        ids.set((id + 1, end));
-        id
+        let (mut next, mut end) = ids.get();
+        if next == end {
+            next = NEXT_ID.fetch_add(ID_BLOCK, Ordering::Relaxed);
+            end = next + ID_BLOCK;
+        }
+        ids.set((next + 1, end));
+        next
     })
 }
 
@@ -208,12 +206,6 @@ impl Drop for Shared {
     fn drop(&mut self) {
         // SAFETY: gives back the count taken by `new`, once.
         drop(unsafe { Rc::from_raw(self.as_ptr()) });
-    }
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Shared").field(&self.id).finish()
     }
 }
 
