@@ -7,8 +7,8 @@
 //! that polled the frame then moves the suspended value out through that
 //! address; the next resume writes its input there and polls again, and the
 //! suspension, polled, finds the input in itself and completes. Each round
-//! trip so costs one ownership check (in the parking poll), two pointer
-//! loads and no allocation or reference counting.
+//! trip so costs a test of the header when parking, a few pointer loads and
+//! no allocation or reference counting.
 //!
 //! Why the address stays valid: [`Suspend`] is `!Unpin`, so once polled it is
 //! pinned, and its memory is not reused before its destructor runs — which
@@ -21,8 +21,8 @@
 //! The header's `waiting` says who may park without further checks: it is
 //! null only while the coroutine's own resume polls the frame and nothing has
 //! parked yet (a suspended coroutine has its suspension parked there; a dead
-//! or closing one has `CLOSED`), and a nested resume turns null into
-//! `NESTED` (see `current::enter`). So a suspension that finds null parks at
+//! or closing one has `CLOSED`), a nested resume turns null into `NESTED`
+//! (see `current::enter`), and so does a parked suspension's destructor. So a suspension that finds null parks at
 //! once, and every other case takes the cold path, which asks the thread's
 //! chain whether its coroutine is the running one.
 //!
