@@ -77,7 +77,7 @@ pub struct Coroutine<I = (), Y = (), R = ()> {
     body: *mut u8,
     /// Drops the body in place, for a coroutine closed before it started.
     drop_body: unsafe fn(*mut u8),
-    /// Takes `I`, produces `Y` and `R`. The `Rc` already makes it `!Send`
+    /// Takes `I`, produces `Y` and `R`. The header pointer already makes it `!Send`
     /// and `!Sync`: its stack may hold anything, `Rc`s included.
     _types: PhantomData<fn(I) -> (Y, R)>,
 }

@@ -100,7 +100,7 @@ pub struct Coroutine<I = (), Y = (), R = ()> {
     header: Shared,
     /// The body's frame; empty once the coroutine is dead.
     frame: Frame<I, Y, R>,
-    /// Takes `I`, produces `Y`; the `Rc` already makes it `!Send`.
+    /// Takes `I`, produces `Y`; the header pointer already makes it `!Send`.
     _types: PhantomData<fn(I) -> Y>,
 }
 
