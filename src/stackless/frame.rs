@@ -1,29 +1,60 @@
 //! The body's frame: one heap allocation holding the body closure until the
 //! first resume, then the future it returned, polled in place.
 //!
+//! A resume makes one virtual call into the frame ([`Frame::resume`]), which
+//! hands the input over, polls and takes what the body suspended with, all in
+//! code compiled for this one body. So the compiler sees the suspension park
+//! its value and the resume take it in the same function, and the `Context`
+//! is built where the body's own code can see that nothing reads it.
+//!
 //! The frame is owned through a raw pointer rather than a `Box`: a parked
 //! suspension's address (see `exchange`) points into it between polls, and
 //! moving a `Box` asserts that nothing else points into its allocation.
 #![allow(unsafe_code)]
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::mem;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use super::Yielder;
+use super::exchange::{self, Parked};
+use crate::current::Header;
+
+/// What one resume of the frame came to.
+pub(super) enum Step<I, Y, R> {
+    /// The body suspended with this value.
+    Yield(Y),
+    /// The body is done with, one way or another: the coroutine dies.
+    Ended(Ending<I, R>),
+}
+
+/// How a body ended.
+pub(super) enum Ending<I, R> {
+    /// It returned.
+    Return(R),
+    /// It panicked, with this payload.
+    Panic(Box<dyn Any + Send>),
+    /// It waited on a future other than its own suspension.
+    Foreign,
+    /// Two of its suspensions tried to park in one poll.
+    Clash,
+    /// It had started, but the suspension it was parked at is gone (dropped
+    /// by code outside the body): nothing was waiting for this input.
+    Vanished(I),
+}
 
 /// What the frame of a coroutine of types `I`, `Y` and `R` can do, whatever
 /// its body.
 trait Body<I, Y, R> {
-    /// Starts the body with its first input and polls it once; gives the
-    /// input back if it had started already.
-    fn start(self: Pin<&mut Self>, input: I, cx: &mut Context<'_>) -> Result<Poll<R>, I>;
-
-    /// Polls the started body.
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R>;
+    /// Starts the body with `input`, or hands `input` to the suspension it is
+    /// parked at, and polls it once. `header` is its coroutine's, which must
+    /// be running.
+    fn resume(self: Pin<&mut Self>, header: &Header, input: I) -> Step<I, Y, R>;
 }
 
 /// A body before and after its start.
@@ -37,36 +68,84 @@ enum Stage<F, Fut, I, Y> {
     Moving,
 }
 
+/// Polls `future` once, catching a panic; the waker does nothing, as nothing
+/// but the coroutine's resume ever polls a body.
+#[inline(always)]
+fn poll_once<Fut: Future>(future: Pin<&mut Fut>) -> std::thread::Result<Poll<Fut::Output>> {
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }))
+}
+
+/// What a poll of the body of `header`'s coroutine came to.
+#[inline(always)]
+fn outcome<I, Y, R>(header: &Header, polled: std::thread::Result<Poll<R>>) -> Step<I, Y, R> {
+    match polled {
+        Ok(Poll::Pending) => match exchange::take::<I, Y>(header) {
+            Parked::Value(value) => Step::Yield(value),
+            Parked::Clash => Step::Ended(Ending::Clash),
+            Parked::Nothing => Step::Ended(Ending::Foreign),
+        },
+        Ok(Poll::Ready(value)) => Step::Ended(Ending::Return(value)),
+        Err(payload) => Step::Ended(Ending::Panic(payload)),
+    }
+}
+
 impl<F, Fut, I, Y, R> Body<I, Y, R> for Stage<F, Fut, I, Y>
 where
     F: FnOnce(Yielder<I, Y>, I) -> Fut,
     Fut: Future<Output = R>,
 {
-    fn start(self: Pin<&mut Self>, input: I, cx: &mut Context<'_>) -> Result<Poll<R>, I> {
+    #[inline]
+    fn resume(self: Pin<&mut Self>, header: &Header, input: I) -> Step<I, Y, R> {
         // SAFETY: only the `Started` future is ever pinned; it is written in
-        // place here and from then on only polled in place and dropped there.
-        // What is moved out is the unpinned `Unstarted` data.
+        // place by `start` and from then on only polled in place and dropped
+        // there.
         let this = unsafe { self.get_unchecked_mut() };
-        if !matches!(this, Stage::Unstarted(..)) {
-            return Err(input);
+        let Stage::Started(future) = this else {
+            return this.start(header, input);
+        };
+        if let Err(input) = exchange::deliver::<I, Y>(header, input) {
+            return Step::Ended(Ending::Vanished(input));
         }
-        let Stage::Unstarted(body, yielder) = mem::replace(this, Stage::Moving) else {
+        // SAFETY: a projection to the pinned future, which never moves.
+        let polled = poll_once(unsafe { Pin::new_unchecked(future) });
+        outcome::<I, Y, R>(header, polled)
+    }
+}
+
+impl<F, Fut, I, Y, R> Stage<F, Fut, I, Y>
+where
+    F: FnOnce(Yielder<I, Y>, I) -> Fut,
+    Fut: Future<Output = R>,
+{
+    /// The first resume: calls the closure and polls the future it returns.
+    #[cold]
+    #[inline(never)]
+    fn start(&mut self, header: &Header, input: I) -> Step<I, Y, R> {
+        if !matches!(self, Stage::Unstarted(..)) {
+            // Only `Moving`, left by a closure that panicked: the coroutine
+            // died then, and is never resumed again.
+            return Step::Ended(Ending::Vanished(input));
+        }
+        let Stage::Unstarted(body, yielder) = mem::replace(self, Stage::Moving) else {
             unreachable!("matched above")
         };
-        // If the closure panics, the stage stays `Moving`, with nothing to drop.
-        *this = Stage::Started(body(yielder, input));
-        // SAFETY: re-pinning what was pinned a moment ago.
-        Ok(unsafe { Pin::new_unchecked(this) }.poll(cx))
-    }
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
-        // SAFETY: a projection to the pinned future, which never moves.
-        match unsafe { self.get_unchecked_mut() } {
-            // SAFETY: as above.
-            Stage::Started(future) => unsafe { Pin::new_unchecked(future) }.poll(cx),
-            _ => unreachable!("polled before its start"),
-        }
+        // If the closure panics, the stage stays `Moving`, with nothing to
+        // drop.
+        let started = panic::catch_unwind(AssertUnwindSafe(|| body(yielder, input)));
+        let polled = match started {
+            Ok(future) => {
+                *self = Stage::Started(future);
+                let Stage::Started(future) = self else {
+                    unreachable!("written above")
+                };
+                // SAFETY: pinned from here on, in place (see `resume`).
+                poll_once(unsafe { Pin::new_unchecked(future) })
+            }
+            Err(payload) => Err(payload),
+        };
+        outcome::<I, Y, R>(header, polled)
     }
 }
 
@@ -74,12 +153,9 @@ where
 struct Gone;
 
 impl<I, Y, R> Body<I, Y, R> for Gone {
-    fn start(self: Pin<&mut Self>, input: I, _: &mut Context<'_>) -> Result<Poll<R>, I> {
-        Err(input)
-    }
-
-    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<R> {
-        unreachable!("a dead coroutine is never polled")
+    fn resume(self: Pin<&mut Self>, _: &Header, input: I) -> Step<I, Y, R> {
+        // A dead coroutine is never resumed; were it, nothing would wait.
+        Step::Ended(Ending::Vanished(input))
     }
 }
 
@@ -118,15 +194,11 @@ impl<I, Y, R> Frame<I, Y, R> {
         unsafe { Pin::new_unchecked(self.body.as_mut()) }
     }
 
-    /// Starts the body with `input` and polls it once (see `Body::start`).
-    pub(super) fn start(&mut self, input: I, cx: &mut Context<'_>) -> Result<Poll<R>, I> {
-        self.pinned().start(input, cx)
-    }
-
-    /// Polls the started body.
+    /// Resumes the body with `input` (see `Body::resume`); `header` is its
+    /// coroutine's, which must be running.
     #[inline(always)]
-    pub(super) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<R> {
-        self.pinned().poll(cx)
+    pub(super) fn resume(&mut self, header: &Header, input: I) -> Step<I, Y, R> {
+        self.pinned().resume(header, input)
     }
 
     /// Drops the body and frees its memory; the frame is `Gone` from here

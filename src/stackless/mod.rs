@@ -53,15 +53,12 @@ mod frame;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
-use std::task::{Context, Poll, Waker};
 
 use crate::current::{self, Closing, Entered, Header, Shared, SuspendTypes};
 use crate::{Error, Handle, PanicPayload, Resumed, Status};
-use exchange::Parked;
 pub use exchange::Suspend;
-use frame::Frame;
+use frame::{Ending, Frame, Step};
 
 /// A coroutine whose body is an `async` block: its frame lives on the heap,
 /// and it needs no stack of its own.
@@ -141,60 +138,17 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     #[inline(always)]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
         let entered = current::enter(&self.header, true)?;
-        let mut cx = Context::from_waker(Waker::noop());
-        let frame = &mut self.frame;
-        let polled = match exchange::deliver::<I, Y>(&self.header, input) {
-            Ok(()) => panic::catch_unwind(AssertUnwindSafe(|| frame.poll(&mut cx))),
-            Err(input) => return self.start(input, entered),
-        };
-        self.polled(polled, entered)
-    }
-
-    /// The first resume: starts the body with `input`.
-    #[cold]
-    #[inline(never)]
-    fn start(&mut self, input: I, entered: Entered) -> Result<Resumed<Y, R>, Error> {
-        let mut cx = Context::from_waker(Waker::noop());
-        let frame = &mut self.frame;
-        match panic::catch_unwind(AssertUnwindSafe(|| frame.start(input, &mut cx))) {
-            Ok(Ok(polled)) => self.polled(Ok(polled), entered),
-            Err(payload) => self.polled(Err(payload), entered),
-            // Started before, and the suspension it was parked at is gone
-            // (dropped by code outside the body): nothing is waiting for
-            // this input.
-            Ok(Err(input)) => {
-                exchange::close(&self.header);
-                let dropped = PanicPayload::drop_caught(input);
-                let result = self.ended(Ok(Poll::Pending), false, entered);
-                dropped.map_err(Error::Panic).and(result)
+        match self.frame.resume(&self.header, input) {
+            Step::Yield(value) => {
+                current::leave(&self.header, Status::Suspended, entered);
+                Ok(Resumed::Yield(value))
             }
+            Step::Ended(ending) => self.ended(ending, entered),
         }
     }
 
-    /// What a poll of the frame came to.
-    #[inline(always)]
-    fn polled(
-        &mut self,
-        polled: std::thread::Result<Poll<R>>,
-        entered: Entered,
-    ) -> Result<Resumed<Y, R>, Error> {
-        let mut clash = false;
-        if let Ok(Poll::Pending) = polled {
-            match exchange::take::<I, Y>(&self.header) {
-                Parked::Value(value) => {
-                    current::leave(&self.header, Status::Suspended, entered);
-                    return Ok(Resumed::Yield(value));
-                }
-                Parked::Clash => clash = true,
-                Parked::Nothing => {}
-            }
-        }
-        self.ended(polled, clash, entered)
-    }
-
-    /// The rest of a resume that did not end in a plain suspension (`clash`
-    /// if two suspensions tried to park), while the coroutine is still
-    /// entered: it dies. Kept out of line so the
+    /// The rest of a resume that did not end in a suspension, while the
+    /// coroutine is still entered: it dies. Kept out of line so the
     /// suspension path stays small.
     ///
     /// Nothing here may unwind into the resumer: the frame, with every value
@@ -203,28 +157,38 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// `catch_unwind`, while the coroutine still counts as running.
     #[cold]
     #[inline(never)]
-    fn ended(
-        &mut self,
-        polled: std::thread::Result<Poll<R>>,
-        clash: bool,
-        entered: Entered,
-    ) -> Result<Resumed<Y, R>, Error> {
+    fn ended(&mut self, ending: Ending<I, R>, entered: Entered) -> Result<Resumed<Y, R>, Error> {
         // From here on no suspension can park: destructors run next. The
         // unwind of a panic already dropped the frame's live locals; the
         // body may still be a hand-written future with a `Drop` of its own.
         exchange::close(&self.header);
-        let dropped = self.drop_frame();
-        let result = match polled {
-            Err(payload) => Err(Error::Panic(PanicPayload::new(payload))),
-            Ok(Poll::Ready(value)) => match dropped {
+        let result = match ending {
+            Ending::Return(value) => match self.drop_frame() {
                 Ok(()) => Ok(Resumed::Return(value)),
                 Err(err) => {
                     let _ = PanicPayload::drop_caught(value);
                     Err(err)
                 }
             },
-            Ok(Poll::Pending) if clash => Err(Error::SuspendClash),
-            Ok(Poll::Pending) => Err(Error::ForeignAwait),
+            // Beside these errors, a destructor's panic while the frame is
+            // dropped is not reported.
+            Ending::Panic(payload) => {
+                let _ = self.drop_frame();
+                Err(Error::Panic(PanicPayload::new(payload)))
+            }
+            Ending::Foreign => {
+                let _ = self.drop_frame();
+                Err(Error::ForeignAwait)
+            }
+            Ending::Clash => {
+                let _ = self.drop_frame();
+                Err(Error::SuspendClash)
+            }
+            Ending::Vanished(input) => {
+                let dropped = PanicPayload::drop_caught(input);
+                let _ = self.drop_frame();
+                dropped.map_err(Error::Panic).and(Err(Error::ForeignAwait))
+            }
         };
         current::leave(&self.header, Status::Dead, entered);
         result
