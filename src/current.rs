@@ -134,8 +134,10 @@ pub(crate) struct Header {
     /// Top of the stack of a stackful coroutine; null for a stackless one,
     /// where the free `suspend` cannot work.
     stack_top: *mut u8,
-    /// Usable bytes below `stack_top` (0 for a stackless coroutine); the
-    /// guard page lies just below them.
+    /// Usable bytes of the stack (0 for a stackless coroutine): they end at
+    /// the first page boundary at or above `stack_top`, which may sit a few
+    /// cache lines lower (see `stack::colored_top`), and the guard page lies
+    /// just below them.
     stack_size: usize,
     /// The input and yield types, for the free `suspend`'s check.
     types: fn() -> SuspendTypes,

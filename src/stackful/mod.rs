@@ -128,7 +128,7 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
     where
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
     {
-        let top = stack.top();
+        let top = stack::colored_top(&stack);
         let header = Header::shared(name, top, stack.size(), SuspendTypes::of::<I, Y>);
         let addr = (top as usize - arch::RESERVED_TOP - size_of::<Start<F>>())
             & !(align_of::<Start<F>>() - 1);
