@@ -130,12 +130,12 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
     {
         let top = stack::colored_top(&stack);
         let header = Header::shared(name, top, stack.size(), SuspendTypes::of::<I, Y>);
-        let addr = (top as usize - arch::RESERVED_TOP - size_of::<Start<F>>())
-            & !(align_of::<Start<F>>() - 1);
+        let addr = (top as usize - size_of::<Start<F>>()) & !(align_of::<Start<F>>() - 1);
         let data = addr as *mut Start<F>;
         // SAFETY: `Builder::build` checked that `Start<F>` and its alignment
-        // fit in a sixteenth of the stack, so `data` is inside the stack and
-        // below the reserved words; nothing else uses the fresh stack.
+        // fit in a sixteenth of the stack, so `data`, below a top at most
+        // 2 KiB under the stack's own, is inside the stack; nothing else uses
+        // the fresh stack.
         let sp = unsafe {
             data.write(Start {
                 header: header.as_ptr(),
@@ -200,7 +200,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             arch::switch_in(
                 &*input as *const I as usize,
                 RESUMING,
-                self.header.stack_top(),
+                self.header.link(),
                 self.sp,
             )
         };
@@ -307,8 +307,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         let value = loop {
             // SAFETY: as in `resume`; the flag tells the pending suspension
             // to consult `closing` instead of reading a value.
-            let (value, sp) =
-                unsafe { arch::switch_in(0, CLOSING, self.header.stack_top(), self.sp) };
+            let (value, sp) = unsafe { arch::switch_in(0, CLOSING, self.header.link(), self.sp) };
             if sp.is_null() {
                 break value;
             }
@@ -384,7 +383,7 @@ impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
 /// # Safety
 /// Called once, by the trampoline, with the input word of the first resume
 /// and the `Start<F>` written by `Coroutine::place`.
-unsafe extern "C" fn entry<F, I, Y, R>(input: usize, stack_top: *mut u8, data: *mut u8) -> !
+unsafe extern "C" fn entry<F, I, Y, R>(input: usize, link: *mut usize, data: *mut u8) -> !
 where
     F: FnOnce(&Yielder<I, Y>, I) -> R,
 {
@@ -396,7 +395,7 @@ where
     let input = unsafe { (input as *const I).read() };
     let yielder = Yielder {
         header,
-        stack_top,
+        link,
         _types: PhantomData,
     };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -416,7 +415,7 @@ where
     });
     // SAFETY: nothing left on this stack needs dropping: the completion is
     // moved out by the resumer, everything else was consumed above.
-    unsafe { arch::switch_final(&*completion as *const Completion<R> as usize, stack_top) }
+    unsafe { arch::switch_final(&*completion as *const Completion<R> as usize, link) }
 }
 
 /// Drops a never-started body in place.
@@ -428,17 +427,17 @@ unsafe fn drop_start<F>(data: *mut u8) {
     unsafe { data.cast::<Start<F>>().drop_in_place() }
 }
 
-/// Suspends the running coroutine, whose header is `header` and whose stack
-/// ends at `stack_top`, with `value`; returns the next resume's input.
+/// Suspends the running coroutine, whose header is `header` and whose link
+/// is at `link`, with `value`; returns the next resume's input.
 ///
 /// # Safety
 /// Must be called on the running coroutine's own stack, with `I` and `Y` the
 /// types it was created with.
 #[inline(always)]
-unsafe fn suspend_running<I, Y>(header: *const Header, stack_top: *mut u8, value: Y) -> I {
+unsafe fn suspend_running<I, Y>(header: *const Header, link: *mut usize, value: Y) -> I {
     let value = ManuallyDrop::new(value);
     // SAFETY: promised by the caller; the resumer moves `value` out.
-    let (input, flag) = unsafe { arch::switch_out(&*value as *const Y as usize, stack_top) };
+    let (input, flag) = unsafe { arch::switch_out(&*value as *const Y as usize, link) };
     if flag != RESUMING {
         // SAFETY: the header outlives every run of its coroutine.
         closing(unsafe { &*header });
@@ -473,8 +472,8 @@ fn closing(header: &Header) -> ! {
 pub struct Yielder<I, Y> {
     /// The coroutine's header: alive as long as the body runs.
     header: *const Header,
-    /// The top of the coroutine's stack, kept here to save a load.
-    stack_top: *mut u8,
+    /// The coroutine's link (see `Header::link`), kept here to save a load.
+    link: *mut usize,
     /// Takes `Y`, gives `I`; the raw pointer keeps it `!Send` and `!Sync`.
     _types: PhantomData<fn(Y) -> I>,
 }
@@ -501,7 +500,7 @@ impl<I, Y> Yielder<I, Y> {
         // SAFETY: a `Yielder` is only reachable from its own body, which runs
         // only on its own stack, while its coroutine is running; its types
         // are `I` and `Y`.
-        unsafe { suspend_running(self.header, self.stack_top, value) }
+        unsafe { suspend_running(self.header, self.link, value) }
     }
 }
 
@@ -537,7 +536,7 @@ impl<I, Y> fmt::Debug for Yielder<I, Y> {
 /// assert!(matches!(coro::suspend::<(), u32>(1), Err(coro::Error::OutsideCoroutine)));
 /// ```
 pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
-    let (header, stack_top) = current::with_current(|header| {
+    let (header, link) = current::with_current(|header| {
         let header = header.ok_or(Error::OutsideCoroutine)?;
         if header.stack_top().is_null() || !header.can_suspend() {
             return Err(Error::AcrossBoundary);
@@ -549,11 +548,11 @@ pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
                 found: (type_name::<I>(), type_name::<Y>()),
             });
         }
-        Ok((header as *const Header, header.stack_top()))
+        Ok((header as *const Header, header.link()))
     })?;
     // SAFETY: the running coroutine is stackful, so we are on its stack, and
     // its types were just checked to be `I` and `Y`.
-    Ok(unsafe { suspend_running(header, stack_top, value) })
+    Ok(unsafe { suspend_running(header, link, value) })
 }
 
 /// Configures a stackful coroutine before it is created.

@@ -3,14 +3,16 @@
 //! Every architecture file provides the same small set of items:
 //!
 //! - `EntryFn`, the signature of the function a new coroutine starts in;
-//! - `RESERVED_TOP`, the bytes at the top of every stack that the switch owns;
 //! - `init_stack`, which lays out a fresh stack so the first switch into it
 //!   calls the entry function;
 //! - `switch_in` (resumer to coroutine), `switch_out` (coroutine back to its
 //!   resumer, to be resumed later) and `switch_final` (coroutine back to its
 //!   resumer for the last time).
 //!
-//! Each switch passes one machine word each way in registers, and keeps
+//! Each switch goes through the coroutine's link, a word that holds the
+//! resumer's stack pointer while the coroutine runs (the backend keeps it in
+//! the coroutine's header). It passes one machine word each way in
+//! registers, and keeps
 //! `call`/`ret` paired so the processor's return-address predictor stays right.
 
 #[cfg(all(target_arch = "x86_64", unix, not(target_vendor = "apple")))]

@@ -1,12 +1,14 @@
 //! The context switch for x86_64 under the System V ABI.
 //!
+//! Every switch goes through the coroutine's `link`: a word, outside the
+//! stack (the backend keeps it in the coroutine's header, whose cache line
+//! every resume reads anyway), that holds the resumer's stack pointer while
+//! the coroutine runs. Each switch gets the link's address in `rsi`.
+//!
 //! A coroutine's stack, highest address first (`top` is 16-byte aligned):
 //!
 //! ```text
 //!  top ->  +--------------------------------+
-//!          | unused (keeps `link` aligned)  |  top - 8
-//!          | link: the resumer's stack ptr  |  top - 16   written by every switch_in
-//!          +--------------------------------+
 //!          | data the backend put here      |  (the body, before it starts)
 //!          +--------------------------------+
 //!          | data pointer                   |  sp + 16
@@ -32,18 +34,16 @@
 //! stack, stores the resumer's stack pointer in `link` and moves onto its own.
 //!
 //! The trampoline's CFI describes the resumer's frame as its caller, using the
-//! `link` slot, so debuggers, `std::backtrace` and the unwinder walk from a
+//! `link` word, so debuggers, `std::backtrace` and the unwinder walk from a
 //! coroutine's frames into the frames of whoever resumed it.
 
 use std::arch::{asm, naked_asm};
 
 /// Signature of the function a coroutine starts in: the word passed by the
-/// first `switch_in`, the stack's top, and the data pointer given to
-/// `init_stack`. It must never return: it ends with `switch_final`.
-pub(crate) type EntryFn = unsafe extern "C" fn(usize, *mut u8, *mut u8) -> !;
-
-/// Bytes at the top of every stack used by the switch itself.
-pub(crate) const RESERVED_TOP: usize = 16;
+/// first `switch_in`, the address of the coroutine's link, and the data
+/// pointer given to `init_stack`. It must never return: it ends with
+/// `switch_final`.
+pub(crate) type EntryFn = unsafe extern "C" fn(usize, *mut usize, *mut u8) -> !;
 
 /// The first code a coroutine runs, entered like every continuation (see
 /// `switch_in`); calls the entry function on an aligned stack.
@@ -52,19 +52,20 @@ unsafe extern "C" fn trampoline() {
     naked_asm!(
         ".cfi_startproc",
         // The caller's frame is the resumer's, found through `link`:
-        // CFA = [rbx - 16] + 24, with rbx = top (set below and preserved by
-        // every callee). DW_CFA_def_cfa_expression (0x0f), 5 bytes:
-        // DW_OP_breg3 (rbx) -16, DW_OP_deref, DW_OP_plus_uconst 24.
-        ".cfi_escape 0x0f, 5, 0x73, 0x70, 0x06, 0x23, 0x18",
+        // CFA = [rbx] + 24, with rbx = the link's address (set below and
+        // preserved by every callee). DW_CFA_def_cfa_expression (0x0f), 5
+        // bytes: DW_OP_breg3 (rbx) 0, DW_OP_deref, DW_OP_plus_uconst 24.
+        ".cfi_escape 0x0f, 5, 0x73, 0x00, 0x06, 0x23, 0x18",
         // What switch_in pushed: rbp, then rbx, then the return address.
         ".cfi_offset rbp, -8",
         ".cfi_offset rbx, -16",
         ".cfi_offset rip, -24",
         // link = the resumer's stack pointer, at its return address.
-        "mov [rsi - 16], rsp",
+        "mov [rsi], rsp",
         // Onto our stack, past the word that brought us here.
         "lea rsp, [rdx + 8]",
-        // Keep the top in a callee-saved register for the CFA expression.
+        // Keep the link's address in a callee-saved register for the CFA
+        // expression.
         "mov rbx, rsi",
         // Third argument: the data pointer.
         "mov rdx, [rsp + 8]",
@@ -79,13 +80,12 @@ unsafe extern "C" fn trampoline() {
     )
 }
 
-/// Prepares a fresh stack whose usable part ends at `top` (16-byte aligned,
-/// below `RESERVED_TOP` bytes kept for the switch, and below any data the
+/// Prepares a fresh stack whose usable part ends at `top` (below any data the
 /// backend placed there). Returns the stack pointer to give `switch_in`.
 ///
 /// # Safety
-/// `top` must be the bottom of the data area of a stack that `stack_top`'s
-/// owner maps, with at least 24 writable bytes below it.
+/// `top` must be the bottom of the data area of a mapped stack, with at
+/// least 48 writable bytes below it.
 pub(crate) unsafe fn init_stack(top: *mut u8, entry: EntryFn, data: *mut u8) -> *mut u8 {
     let sp = ((top as usize & !15) - 32) as *mut usize;
     // SAFETY: the caller promises these three words are writable stack.
@@ -115,11 +115,11 @@ pub(crate) unsafe fn is_fresh(sp: *mut u8) -> bool {
     unsafe { sp.cast::<usize>().read() == trampoline as *const () as usize }
 }
 
-/// Switches from the resumer to the coroutine whose stack ends at `stack_top`
-/// and whose saved stack pointer is `sp`, passing `arg` and `flag`.
+/// Switches from the resumer to the coroutine whose link is at `link` and
+/// whose saved stack pointer is `sp`, passing `arg` and `flag`.
 ///
 /// The resumer `call`s the continuation address found at `sp` with `rdi` =
-/// `arg`, `rsi` = `stack_top`, `rdx` = `sp` and `rcx` = `flag`; the
+/// `arg`, `rsi` = `link`, `rdx` = `sp` and `rcx` = `flag`; the
 /// continuation records the resumer's stack pointer in `link` and moves onto
 /// the coroutine's stack.
 ///
@@ -128,12 +128,14 @@ pub(crate) unsafe fn is_fresh(sp: *mut u8) -> bool {
 ///
 /// # Safety
 /// `sp` must be the value `init_stack` or the last `switch_in` returned for
-/// this stack, and the coroutine must not be running.
+/// this stack, `link` the address of this coroutine's link word (the same
+/// at every switch of the coroutine, and valid for writes until it
+/// finishes), and the coroutine must not be running.
 #[inline(always)]
 pub(crate) unsafe fn switch_in(
     arg: usize,
     flag: usize,
-    stack_top: *mut u8,
+    link: *mut usize,
     sp: *mut u8,
 ) -> (usize, *mut u8) {
     let value: usize;
@@ -150,7 +152,7 @@ pub(crate) unsafe fn switch_in(
             "pop rbx",
             "pop rbp",
             inout("rdi") arg => value,
-            inout("rsi") stack_top => _,
+            inout("rsi") link => _,
             inout("rdx") sp => new_sp,
             inout("rcx") flag => _,
             out("r12") _, out("r13") _, out("r14") _, out("r15") _,
@@ -160,14 +162,14 @@ pub(crate) unsafe fn switch_in(
     (value, new_sp)
 }
 
-/// Suspends the running coroutine, whose stack ends at `stack_top`, passing
-/// `value` to its resumer. Returns the word and the flag passed by the next
+/// Suspends the running coroutine, whose link is at `link`, passing `value`
+/// to its resumer. Returns the word and the flag passed by the next
 /// `switch_in`.
 ///
 /// # Safety
 /// Must run on the coroutine's own stack, while it is the running one.
 #[inline(always)]
-pub(crate) unsafe fn switch_out(value: usize, stack_top: *mut u8) -> (usize, usize) {
+pub(crate) unsafe fn switch_out(value: usize, link: *mut usize) -> (usize, usize) {
     let arg: usize;
     let flag: usize;
     // SAFETY: we leave our continuation, rbx and rbp on our stack in the
@@ -180,16 +182,16 @@ pub(crate) unsafe fn switch_out(value: usize, stack_top: *mut u8) -> (usize, usi
             "lea rax, [rip + 2f]",
             "push rax",
             "mov rdx, rsp",
-            "mov rsp, [rsi - 16]",
+            "mov rsp, [rsi]",
             "ret",
             // Resumed: `switch_in` called us on the resumer's stack.
             "2:",
-            "mov [rsi - 16], rsp",
+            "mov [rsi], rsp",
             "lea rsp, [rdx + 8]",
             "pop rbx",
             "pop rbp",
             inout("rdi") value => arg,
-            inout("rsi") stack_top => _,
+            inout("rsi") link => _,
             out("rdx") _,
             out("rcx") flag,
             out("r12") _, out("r13") _, out("r14") _, out("r15") _,
@@ -206,16 +208,16 @@ pub(crate) unsafe fn switch_out(value: usize, stack_top: *mut u8) -> (usize, usi
 /// Must run on the coroutine's own stack, while it is the running one; no
 /// frame on that stack may still own anything that needs dropping.
 #[inline(always)]
-pub(crate) unsafe fn switch_final(value: usize, stack_top: *mut u8) -> ! {
+pub(crate) unsafe fn switch_final(value: usize, link: *mut usize) -> ! {
     // SAFETY: returns to the resumer exactly as `switch_out` does, without
     // saving a continuation.
     unsafe {
         asm!(
-            "mov rsp, [rsi - 16]",
+            "mov rsp, [rsi]",
             "xor edx, edx",
             "ret",
             in("rdi") value,
-            in("rsi") stack_top,
+            in("rsi") link,
             options(noreturn),
         )
     }
