@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use pool::{DEFAULT_POOL_CAPACITY, set_stack_pool_capacity, stack_pool_capacity};
 pub(crate) use pool::{give, take};
+pub(crate) use valgrind::make_writable;
 
 use crate::Error;
 

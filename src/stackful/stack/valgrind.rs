@@ -13,6 +13,9 @@ mod imp {
 
     const STACK_REGISTER: usize = 0x1501;
     const STACK_DEREGISTER: usize = 0x1502;
+    /// Memcheck's own requests start at `'M' << 24 | 'C' << 16`; this is
+    /// the second, `MAKE_MEM_UNDEFINED`.
+    const MAKE_MEM_UNDEFINED: usize = 0x4d43_0001;
 
     /// Issues one client request; returns Valgrind's answer, or 0 natively.
     fn request(code: usize, a1: usize, a2: usize) -> usize {
@@ -46,6 +49,20 @@ mod imp {
     pub(crate) fn deregister(id: usize) {
         request(STACK_DEREGISTER, id, 0);
     }
+
+    /// Tells memcheck that `[low, high)`, part of a stack, may be written.
+    ///
+    /// When a coroutine's frames return, memcheck marks what lay below them
+    /// as inaccessible, and it stays so on a stack that goes back to the
+    /// pool; the next coroutine to take the stack may place its body lower
+    /// than the last one's frames went.
+    pub(crate) fn make_writable(low: *mut u8, high: *mut u8) {
+        request(
+            MAKE_MEM_UNDEFINED,
+            low as usize,
+            high as usize - low as usize,
+        );
+    }
 }
 
-pub(crate) use imp::{deregister, register};
+pub(crate) use imp::{deregister, make_writable, register};
