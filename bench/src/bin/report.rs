@@ -351,6 +351,9 @@ const CREATES: &[Peer] = &[
 /// How many coroutines are alive in the scaling table.
 const LIVE_COUNTS: &[usize] = &[1, 1_000, 10_000, 30_000, 100_000, 1_000_000];
 
+/// The most live corosensei coroutines the scaling table sets up.
+const PEER_LIVE_MAX: usize = 10_000;
+
 /// The memory taken by a suspended coroutine of one peer.
 struct Footprint {
     /// The row of the table.
@@ -630,6 +633,28 @@ fn stackful_ring(n: usize) -> Run {
     })
 }
 
+/// `n` started corosensei counters, resumed round-robin.
+fn corosensei_ring(n: usize) -> Run {
+    let mut ring: Vec<corosensei_peer::Counter> = (0..n)
+        .map(|_| {
+            let mut co = corosensei_peer::counter();
+            corosensei_peer::step(&mut co);
+            co
+        })
+        .collect();
+    let mut next = 0;
+    Box::new(move |iters| {
+        time(iters, || {
+            let i = corosensei_peer::step(&mut ring[next]);
+            next += 1;
+            if next == ring.len() {
+                next = 0;
+            }
+            i
+        })
+    })
+}
+
 /// `n` started stackless counters, resumed round-robin.
 fn stackless_ring(n: usize) -> Run {
     let mut ring: Vec<coro_stackless_peer::Counter> = (0..n)
@@ -669,31 +694,40 @@ fn scaling(settings: Settings) {
     let (max_maps, fit) = stack_limit();
     let mut rows = Vec::new();
     for &n in LIVE_COUNTS {
+        // Both stackful rings are alive at once, and both need mappings.
+        let with_peer = n <= PEER_LIVE_MAX && 2 * n <= fit;
         let mut runs: Vec<(&str, Run)> = Vec::new();
         if n <= fit {
             eprintln!("setting up {n} stackful coroutines");
             runs.push(("stackful", stackful_ring(n)));
         }
+        if with_peer {
+            eprintln!("setting up {n} corosensei coroutines");
+            runs.push(("corosensei", corosensei_ring(n)));
+        }
         eprintln!("setting up {n} stackless coroutines");
         runs.push(("stackless", stackless_ring(n)));
         let timed = sample(settings, &mut runs);
-        let (stackful, stackless) = match timed.as_slice() {
-            [full, less] => (Some(*full), *less),
-            [less] => (None, *less),
-            _ => unreachable!("one or two runs"),
+        let (stackful, peer, stackless) = match timed.as_slice() {
+            [full, peer, less] => (Some(*full), Some(*peer), *less),
+            [full, less] => (Some(*full), None, *less),
+            [less] => (None, None, *less),
+            _ => unreachable!("one to three runs"),
         };
-        rows.push((n, stackful, stackless));
+        rows.push((n, stackful, peer, stackless));
     }
     let first = rows[0];
     let header = [
         "live coroutines",
         "coro stackful",
         "vs 1 live",
+        "corosensei",
+        "ratio",
         "coro stackless",
         "vs 1 live",
     ]
     .map(String::from);
-    let table = rows.iter().map(|&(n, stackful, stackless)| {
+    let table = rows.iter().map(|&(n, stackful, peer, stackless)| {
         vec![
             group_digits(n),
             stackful.map_or_else(|| "— (over vm.max_map_count)".to_string(), format_timed),
@@ -701,17 +735,23 @@ fn scaling(settings: Settings) {
                 stackful.zip(first.1).map(|(t, one)| t.median / one.median),
                 ratio,
             ),
+            peer.map_or_else(|| "—".to_string(), format_timed),
+            cell(peer.zip(stackful).map(|(p, t)| p.median / t.median), |r| {
+                format!("{} × coro", ratio(r))
+            }),
             format_timed(stackless),
-            ratio(stackless.median / first.2.median),
+            ratio(stackless.median / first.3.median),
         ]
     });
     print_table(&header, table);
     println!(
         "\nStackful coroutines need two mappings each (stack and guard page); \
          this machine's vm.max_map_count of {max_maps} fits about {} of them \
-         here, so the stackful column stops there. The coroutines are resumed \
-         in creation order, which is also address order.",
-        group_digits(fit)
+         here, so the stackful column stops there. corosensei's column (its \
+         default stacks, which need mappings too) stops at {}. The coroutines \
+         are resumed in creation order, which is also address order.",
+        group_digits(fit),
+        group_digits(PEER_LIVE_MAX.min(fit / 2))
     );
 }
 
