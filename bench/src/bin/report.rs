@@ -611,19 +611,25 @@ fn calibrate(settings: Settings, run: &mut Run) -> u64 {
 
 // ---- scaling --------------------------------------------------------------
 
-/// `n` started stackful counters, resumed round-robin.
-fn stackful_ring(n: usize) -> Run {
-    let mut ring: Vec<coro_peer::Counter> = (0..n)
+/// `n` counters made by `make`, each resumed once, then resumed round-robin
+/// by `step` (a function item, so that it is inlined as in the other
+/// tables).
+fn ring<C, S>(n: usize, make: impl Fn() -> C, step: S) -> Run
+where
+    C: 'static,
+    S: Fn(&mut C) -> u64 + 'static,
+{
+    let mut ring: Vec<C> = (0..n)
         .map(|_| {
-            let mut co = coro_peer::counter();
-            coro_peer::step(&mut co);
+            let mut co = make();
+            step(&mut co);
             co
         })
         .collect();
     let mut next = 0;
     Box::new(move |iters| {
         time(iters, || {
-            let i = coro_peer::step(&mut ring[next]);
+            let i = step(&mut ring[next]);
             next += 1;
             if next == ring.len() {
                 next = 0;
@@ -631,50 +637,21 @@ fn stackful_ring(n: usize) -> Run {
             i
         })
     })
+}
+
+/// `n` started stackful counters, resumed round-robin.
+fn stackful_ring(n: usize) -> Run {
+    ring(n, coro_peer::counter, coro_peer::step)
 }
 
 /// `n` started corosensei counters, resumed round-robin.
 fn corosensei_ring(n: usize) -> Run {
-    let mut ring: Vec<corosensei_peer::Counter> = (0..n)
-        .map(|_| {
-            let mut co = corosensei_peer::counter();
-            corosensei_peer::step(&mut co);
-            co
-        })
-        .collect();
-    let mut next = 0;
-    Box::new(move |iters| {
-        time(iters, || {
-            let i = corosensei_peer::step(&mut ring[next]);
-            next += 1;
-            if next == ring.len() {
-                next = 0;
-            }
-            i
-        })
-    })
+    ring(n, corosensei_peer::counter, corosensei_peer::step)
 }
 
 /// `n` started stackless counters, resumed round-robin.
 fn stackless_ring(n: usize) -> Run {
-    let mut ring: Vec<coro_stackless_peer::Counter> = (0..n)
-        .map(|_| {
-            let mut co = coro_stackless_peer::counter();
-            coro_stackless_peer::step(&mut co);
-            co
-        })
-        .collect();
-    let mut next = 0;
-    Box::new(move |iters| {
-        time(iters, || {
-            let i = coro_stackless_peer::step(&mut ring[next]);
-            next += 1;
-            if next == ring.len() {
-                next = 0;
-            }
-            i
-        })
-    })
+    ring(n, coro_stackless_peer::counter, coro_stackless_peer::step)
 }
 
 /// The largest number of guarded stacks that fit under `vm.max_map_count`
