@@ -15,13 +15,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 /// `n` coroutines made by `make`, each resumed once, and a step that resumes
 /// them in turn.
 fn ring<C>(n: usize, make: fn() -> C, step: fn(&mut C) -> u64) -> impl FnMut() -> u64 {
-    let mut ring: Vec<C> = (0..n)
-        .map(|_| {
-            let mut co = make();
-            step(&mut co);
-            co
-        })
-        .collect();
+    let mut ring = bench::started(n, make, step);
     let mut next = 0;
     move || {
         let value = step(black_box(&mut ring[next]));

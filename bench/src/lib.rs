@@ -30,6 +30,18 @@ pub fn plain_call(x: u64) -> u64 {
     add_one(black_box(x))
 }
 
+/// `n` coroutines made by `make`, each resumed once with `step`, for the
+/// round trip with many live coroutines.
+pub fn started<C>(n: usize, make: impl Fn() -> C, step: impl Fn(&mut C) -> u64) -> Vec<C> {
+    (0..n)
+        .map(|_| {
+            let mut co = make();
+            step(&mut co);
+            co
+        })
+        .collect()
+}
+
 /// `coro`: this crate's stackful coroutines, with stacks from its per-thread
 /// pool.
 pub mod coro_peer {

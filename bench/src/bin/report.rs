@@ -619,13 +619,7 @@ where
     C: 'static,
     S: Fn(&mut C) -> u64 + 'static,
 {
-    let mut ring: Vec<C> = (0..n)
-        .map(|_| {
-            let mut co = make();
-            step(&mut co);
-            co
-        })
-        .collect();
+    let mut ring = bench::started(n, make, &step);
     let mut next = 0;
     Box::new(move |iters| {
         time(iters, || {
