@@ -162,36 +162,32 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         // unwind of a panic already dropped the frame's live locals; the
         // body may still be a hand-written future with a `Drop` of its own.
         exchange::close(&self.header);
-        let result = match ending {
-            Ending::Return(value) => match self.drop_frame() {
-                Ok(()) => Ok(Resumed::Return(value)),
-                Err(err) => {
-                    let _ = PanicPayload::drop_caught(value);
-                    Err(err)
-                }
+        let error = match ending {
+            Ending::Return(value) => {
+                let result = match self.drop_frame() {
+                    Ok(()) => Ok(Resumed::Return(value)),
+                    Err(err) => {
+                        let _ = PanicPayload::drop_caught(value);
+                        Err(err)
+                    }
+                };
+                current::leave(&self.header, Status::Dead, entered);
+                return result;
+            }
+            Ending::Panic(payload) => Error::Panic(PanicPayload::new(payload)),
+            Ending::Foreign => Error::ForeignAwait,
+            Ending::Clash => Error::SuspendClash,
+            // The input came after the frame: it goes first.
+            Ending::Vanished(input) => match PanicPayload::drop_caught(input) {
+                Ok(()) => Error::ForeignAwait,
+                Err(payload) => Error::Panic(payload),
             },
-            // Beside these errors, a destructor's panic while the frame is
-            // dropped is not reported.
-            Ending::Panic(payload) => {
-                let _ = self.drop_frame();
-                Err(Error::Panic(PanicPayload::new(payload)))
-            }
-            Ending::Foreign => {
-                let _ = self.drop_frame();
-                Err(Error::ForeignAwait)
-            }
-            Ending::Clash => {
-                let _ = self.drop_frame();
-                Err(Error::SuspendClash)
-            }
-            Ending::Vanished(input) => {
-                let dropped = PanicPayload::drop_caught(input);
-                let _ = self.drop_frame();
-                dropped.map_err(Error::Panic).and(Err(Error::ForeignAwait))
-            }
         };
+        // Beside the error, a destructor's panic while the frame is dropped
+        // is not reported.
+        let _ = self.drop_frame();
         current::leave(&self.header, Status::Dead, entered);
-        result
+        Err(error)
     }
 
     /// Drops the frame, catching a panicking destructor.
