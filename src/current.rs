@@ -137,21 +137,20 @@ pub(crate) struct Header {
     /// `stackful::arch`). Here rather than on the coroutine's stack, so
     /// that a resume touches one cache line fewer.
     link: Cell<usize>,
-    /// Top of the stack of a stackful coroutine; null for a stackless one,
-    /// where the free `suspend` cannot work.
-    stack_top: *mut u8,
     /// A stackless coroutine's parked suspension, through which its resume
     /// takes the value suspended with and hands over the next input; null or
     /// a marker otherwise (see `stackless::exchange`).
     waiting: Cell<*mut ()>,
+    /// Top of the stack of a stackful coroutine (the mapping's; its body
+    /// starts a little lower, see `stack::colored_top`); null for a
+    /// stackless one, where the free `suspend` cannot work.
+    stack_top: *mut u8,
     /// Process-unique id, for `Handle::id` and equality.
     id: u64,
     /// The name given to the builder, for debugging and overflow reports.
     name: Option<Box<str>>,
-    /// Usable bytes of the stack (0 for a stackless coroutine): they end at
-    /// the first page boundary at or above `stack_top`, which may sit a few
-    /// cache lines lower (see `stack::colored_top`), and the guard page lies
-    /// just below them.
+    /// Usable bytes below `stack_top` (0 for a stackless coroutine); the
+    /// guard page lies just below them.
     stack_size: usize,
     /// The input and yield types, for the free `suspend`'s check.
     types: fn() -> SuspendTypes,

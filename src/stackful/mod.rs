@@ -128,12 +128,11 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
     where
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
     {
+        let header = Header::shared(name, stack.top(), stack.size(), SuspendTypes::of::<I, Y>);
         let top = stack::colored_top(&stack);
-        let header = Header::shared(name, top, stack.size(), SuspendTypes::of::<I, Y>);
         let addr = (top as usize - size_of::<Start<F>>()) & !(align_of::<Start<F>>() - 1);
         let data = addr as *mut Start<F>;
-        // The words `init_stack` writes lie at most 48 bytes below.
-        stack::make_writable((addr - 48) as *mut u8, top);
+        stack::make_writable((addr - arch::INIT_BYTES) as *mut u8, top);
         // SAFETY: `Builder::build` checked that `Start<F>` and its alignment
         // fit in a sixteenth of the stack, so `data`, below a top at most
         // 2 KiB under the stack's own, is inside the stack; nothing else uses

@@ -81,9 +81,7 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
         if top == 0 {
             return;
         }
-        // The header's top may sit a little below the page boundary (see
-        // `stack::colored_top`); the usable bytes end at that boundary.
-        let guard_top = super::stack::page_top(top) - header.stack_size();
+        let guard_top = top - header.stack_size();
         if (guard_top - page_size()..guard_top).contains(&address) {
             report(header.name(), header.stack_size());
         }

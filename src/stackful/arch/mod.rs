@@ -4,7 +4,8 @@
 //!
 //! - `EntryFn`, the signature of the function a new coroutine starts in;
 //! - `init_stack`, which lays out a fresh stack so the first switch into it
-//!   calls the entry function;
+//!   calls the entry function, and `INIT_BYTES`, how far below the given top
+//!   it writes;
 //! - `switch_in` (resumer to coroutine), `switch_out` (coroutine back to its
 //!   resumer, to be resumed later) and `switch_final` (coroutine back to its
 //!   resumer for the last time).
@@ -12,8 +13,8 @@
 //! Each switch goes through the coroutine's link, a word that holds the
 //! resumer's stack pointer while the coroutine runs (the backend keeps it in
 //! the coroutine's header). It passes one machine word each way in
-//! registers, and keeps
-//! `call`/`ret` paired so the processor's return-address predictor stays right.
+//! registers, and keeps `call`/`ret` paired so the processor's
+//! return-address predictor stays right.
 
 #[cfg(all(target_arch = "x86_64", unix, not(target_vendor = "apple")))]
 #[path = "x86_64.rs"]

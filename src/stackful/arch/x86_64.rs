@@ -80,12 +80,15 @@ unsafe extern "C" fn trampoline() {
     )
 }
 
+/// How far below its `top` `init_stack` may write.
+pub(crate) const INIT_BYTES: usize = 48;
+
 /// Prepares a fresh stack whose usable part ends at `top` (below any data the
 /// backend placed there). Returns the stack pointer to give `switch_in`.
 ///
 /// # Safety
 /// `top` must be the bottom of the data area of a mapped stack, with at
-/// least 48 writable bytes below it.
+/// least [`INIT_BYTES`] writable bytes below it.
 pub(crate) unsafe fn init_stack(top: *mut u8, entry: EntryFn, data: *mut u8) -> *mut u8 {
     let sp = ((top as usize & !15) - 32) as *mut usize;
     // SAFETY: the caller promises these three words are writable stack.

@@ -128,8 +128,8 @@ const COLOR_STEP: usize = 64;
 /// [`COLORS`] offsets a cache line apart, taken in turn.
 ///
 /// Every stack's top has the same offset in its page, so without this the
-/// hot words of every suspended coroutine (the switch's link, the saved
-/// registers, the frames just below) would fall into the same few sets of
+/// hot words of every suspended coroutine (the saved registers, the frames
+/// just below the body) would fall into the same few sets of
 /// the processor's caches, and a few dozen coroutines resumed in turn would
 /// evict each other. The offsets stay within the stack's top 2 KiB, so a
 /// small body still touches one page.
@@ -145,13 +145,6 @@ pub(crate) fn colored_top(stack: &Stack) -> *mut u8 {
     // SAFETY: at most 1,984 bytes below the top of a stack of at least
     // `MIN_STACK_SIZE` bytes: inside it.
     unsafe { stack.top().sub(color * COLOR_STEP) }
-}
-
-/// The top of the stack whose usable bytes end at or just above `top`, a
-/// top lowered by [`colored_top`]: the next page boundary.
-pub(crate) fn page_top(top: usize) -> usize {
-    let page = page_size();
-    top.next_multiple_of(page)
 }
 
 /// The system's page size, read once.
@@ -180,8 +173,8 @@ pub(crate) fn usable_size(bytes: usize) -> usize {
 mod tests {
     use super::*;
 
-    // The tops handed out rotate through every color, stay aligned for the
-    // switch and inside the top 2 KiB, and lead back to the stack's own top.
+    // The tops handed out rotate through every color, and stay aligned for
+    // the switch and inside the stack's top 2 KiB.
     #[test]
     fn colored_tops_rotate_within_the_top_page() {
         let stack = Stack::map(usable_size(MIN_STACK_SIZE)).unwrap();
@@ -197,7 +190,6 @@ mod tests {
         for offset in offsets {
             assert!(offset < 2048, "{offset}");
             assert_eq!(offset % COLOR_STEP, 0, "{offset}");
-            assert_eq!(page_top(top - offset), top, "{offset}");
         }
     }
 }
