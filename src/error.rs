@@ -96,6 +96,17 @@ impl fmt::Display for Error {
     }
 }
 
+impl Error {
+    /// Drops an error that has nowhere to go, such as the result of the
+    /// `close` that a coroutine's `Drop` runs: a panic payload in it is
+    /// dropped without unwinding (see [`PanicPayload::discard`]).
+    pub(crate) fn discard(self) {
+        if let Error::Panic(payload) = self {
+            payload.discard();
+        }
+    }
+}
+
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
@@ -165,6 +176,28 @@ impl PanicPayload {
     /// unwinding.
     pub(crate) fn drop_caught<T>(value: T) -> Result<(), PanicPayload> {
         PanicPayload::catch(|| drop(value))
+    }
+
+    /// Drops a payload that nobody will see (a panic beside the one
+    /// reported, or an error that `Drop` has nowhere to return), without
+    /// letting its destructor unwind into the caller.
+    ///
+    /// A payload's destructor is user code, and may panic too: that second
+    /// payload is dropped the same way. One whose destructor panics in turn
+    /// would do so forever; as Rust's runtime does with a payload whose drop
+    /// panics, the process then aborts, with a message.
+    pub(crate) fn discard(self) {
+        let Err(second) = PanicPayload::drop_caught(self.payload) else {
+            return;
+        };
+        if let Err(third) = PanicPayload::drop_caught(second.payload) {
+            std::mem::forget(third);
+            eprintln!(
+                "coro: the payload of a panic panicked when dropped, and so did the payload \
+                 of that panic; aborting"
+            );
+            std::process::abort();
+        }
     }
 
     /// The panic message: the text of a `&str` or `String` payload, otherwise

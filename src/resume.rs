@@ -197,8 +197,11 @@ macro_rules! impl_shared_traits {
         impl<I, Y, R> Drop for $coroutine<I, Y, R> {
             fn drop(&mut self) {
                 // Whatever a destructor panicked with was reported by the
-                // panic hook; a drop has nowhere to return it.
-                let _ = self.close();
+                // panic hook; a drop has nowhere to return it, and dropping
+                // the payload must not panic out of this drop.
+                if let Err(error) = self.close() {
+                    error.discard();
+                }
             }
         }
 

@@ -303,8 +303,10 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         let entered = current::enter(&self.header, false)?;
         self.header.set_resumed_panicking(std::thread::panicking());
         self.header.set_closing(Closing::Unwind);
-        // A caught panic of a value the body yielded while closing.
-        let mut late_panic = None;
+        // The first caught panic of a value the body yielded while closing;
+        // later ones are discarded (their payloads dropped without
+        // unwinding, as nothing may unwind out of here before `leave`).
+        let mut late_panic: Option<PanicPayload> = None;
         let value = loop {
             // SAFETY: as in `resume`; the flag tells the pending suspension
             // to consult `closing` instead of reading a value.
@@ -319,23 +321,34 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             // SAFETY: as in `resume`: the coroutine handed over its value.
             let yielded = unsafe { (value as *const Y).read() };
             if let Err(payload) = PanicPayload::drop_caught(yielded) {
-                late_panic.get_or_insert(payload);
+                match late_panic {
+                    None => late_panic = Some(payload),
+                    Some(_) => payload.discard(),
+                }
             }
         };
         // SAFETY: the coroutine finished, passing its completion.
-        let result = match unsafe { self.finish(value) } {
+        let ended = match unsafe { self.finish(value) } {
             Completion::Closed => Ok(()),
-            Completion::Panic(payload) => Err(Error::Panic(payload)),
+            Completion::Panic(payload) => Err(payload),
             // The body caught the unwind and returned anyway: its value is
             // dropped while the coroutine still counts as closing.
-            Completion::Return(value) => PanicPayload::drop_caught(value).map_err(Error::Panic),
+            Completion::Return(value) => PanicPayload::drop_caught(value),
         };
         self.header.set_closing(Closing::No);
         self.header.set_resumed_panicking(false);
         current::leave(&self.header, Status::Dead, entered);
-        match late_panic {
-            Some(payload) if result.is_ok() => Err(Error::Panic(payload)),
-            _ => result,
+        // The body's own end is reported before a late panic, which then
+        // goes, now that the chain is restored.
+        match (ended, late_panic) {
+            (Ok(()), None) => Ok(()),
+            (Ok(()), Some(payload)) => Err(Error::Panic(payload)),
+            (Err(payload), late) => {
+                if let Some(late) = late {
+                    late.discard();
+                }
+                Err(Error::Panic(payload))
+            }
         }
     }
 

@@ -163,7 +163,9 @@ impl<'a, I, Y> Suspend<'a, I, Y> {
         let state = mem::replace(&mut self.state, State::Done);
         if std::thread::panicking() {
             // A second panic now would abort; the hook has reported it.
-            let _ = PanicPayload::drop_caught(state);
+            if let Err(payload) = PanicPayload::drop_caught(state) {
+                payload.discard();
+            }
         } else {
             drop(state);
         }

@@ -154,7 +154,9 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// Nothing here may unwind into the resumer: the frame, with every value
     /// the resume will not hand out (an input no suspension took, the value
     /// of a clashing or abandoned suspension), is dropped under
-    /// `catch_unwind`, while the coroutine still counts as running.
+    /// `catch_unwind`, while the coroutine still counts as running. A second
+    /// panic, beside the one reported, is discarded only once the chain is
+    /// restored, as its payload's own destructor is user code too.
     #[cold]
     #[inline(never)]
     fn ended(&mut self, ending: Ending<I, R>, entered: Entered) -> Result<Resumed<Y, R>, Error> {
@@ -162,37 +164,40 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         // unwind of a panic already dropped the frame's live locals; the
         // body may still be a hand-written future with a `Drop` of its own.
         exchange::close(&self.header);
-        let error = match ending {
-            Ending::Return(value) => {
-                let result = match self.drop_frame() {
-                    Ok(()) => Ok(Resumed::Return(value)),
-                    Err(err) => {
-                        let _ = PanicPayload::drop_caught(value);
-                        Err(err)
-                    }
-                };
-                current::leave(&self.header, Status::Dead, entered);
-                return result;
-            }
-            Ending::Panic(payload) => Error::Panic(PanicPayload::new(payload)),
-            Ending::Foreign => Error::ForeignAwait,
-            Ending::Clash => Error::SuspendClash,
+        let (result, unreported) = match ending {
+            Ending::Return(value) => match self.drop_frame() {
+                Ok(()) => (Ok(Resumed::Return(value)), None),
+                Err(payload) => (
+                    Err(Error::Panic(payload)),
+                    PanicPayload::drop_caught(value).err(),
+                ),
+            },
+            Ending::Panic(payload) => self.failed(Error::Panic(PanicPayload::new(payload))),
+            Ending::Foreign => self.failed(Error::ForeignAwait),
+            Ending::Clash => self.failed(Error::SuspendClash),
             // The input came after the frame: it goes first.
-            Ending::Vanished(input) => match PanicPayload::drop_caught(input) {
+            Ending::Vanished(input) => self.failed(match PanicPayload::drop_caught(input) {
                 Ok(()) => Error::ForeignAwait,
                 Err(payload) => Error::Panic(payload),
-            },
+            }),
         };
-        // Beside the error, a destructor's panic while the frame is dropped
-        // is not reported.
-        let _ = self.drop_frame();
         current::leave(&self.header, Status::Dead, entered);
-        Err(error)
+        if let Some(payload) = unreported {
+            payload.discard();
+        }
+        result
+    }
+
+    /// The end of a body that failed with `error`: drops the frame. Beside
+    /// the error, a destructor's panic then is not reported, only handed
+    /// back to be discarded.
+    fn failed(&mut self, error: Error) -> (Result<Resumed<Y, R>, Error>, Option<PanicPayload>) {
+        (Err(error), self.drop_frame().err())
     }
 
     /// Drops the frame, catching a panicking destructor.
-    fn drop_frame(&mut self) -> Result<(), Error> {
-        PanicPayload::catch(|| self.frame.clear()).map_err(Error::Panic)
+    fn drop_frame(&mut self) -> Result<(), PanicPayload> {
+        PanicPayload::catch(|| self.frame.clear())
     }
 
     /// The coroutine's current state (Lua's `coroutine.status`).
@@ -218,7 +223,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         let dropped = self.drop_frame();
         self.header.set_closing(Closing::No);
         current::leave(&self.header, Status::Dead, entered);
-        dropped
+        dropped.map_err(Error::Panic)
     }
 
     /// A handle that observes this coroutine without owning it.
