@@ -268,6 +268,11 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// unwind does in Rust; a panicking destructor of a never-started body
     /// makes `close` return [`Error::Panic`].
     ///
+    /// The unwind needs about 4 KiB of free stack below the deepest
+    /// suspended frame, and poisons a `MutexGuard` held across the
+    /// suspension, as a panic would: see
+    /// [Destroying a coroutine](crate#destroying-a-coroutine).
+    ///
     /// ```
     /// use std::cell::RefCell;
     /// use std::rc::Rc;

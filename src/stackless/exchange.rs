@@ -32,6 +32,7 @@
 //! (Rust's hook has already reported it) and lets the first one go on.
 #![allow(unsafe_code)]
 
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomPinned;
@@ -89,7 +90,11 @@ enum State<I, Y> {
 #[must_use = "a suspension does nothing unless awaited"]
 pub struct Suspend<'a, I, Y> {
     yielder: &'a Yielder<I, Y>,
-    state: State<I, Y>,
+    /// Where the suspension is. In a cell, and reached only through the
+    /// cell's pointer: while parked, the header holds that address and the
+    /// resume writes through it, so no `&mut` to the state may be made, nor
+    /// may a `&Suspend` (its `Debug`, say) assert that the state is frozen.
+    state: UnsafeCell<State<I, Y>>,
     /// The header holds the address of `state` while parked.
     _pinned: PhantomPinned,
 }
@@ -98,21 +103,37 @@ impl<'a, I, Y> Suspend<'a, I, Y> {
     pub(super) fn new(yielder: &'a Yielder<I, Y>, value: Y) -> Self {
         Suspend {
             yielder,
-            state: State::Held(value),
+            state: UnsafeCell::new(State::Held(value)),
             _pinned: PhantomPinned,
         }
     }
 
     /// The address the header holds while this suspension is parked.
     #[inline(always)]
-    fn address(&mut self) -> *mut () {
-        ptr::from_mut(&mut self.state).cast()
+    fn address(&self) -> *mut () {
+        self.state.get().cast()
+    }
+
+    /// A look at the state.
+    #[inline(always)]
+    fn state(&self) -> &State<I, Y> {
+        // SAFETY: the state is written only by this suspension's own poll
+        // and drop and by the resume of its coroutine between polls, all on
+        // this thread and none while this short borrow lives.
+        unsafe { &*self.state.get() }
+    }
+
+    /// Replaces the state, returning the old one.
+    #[inline(always)]
+    fn replace(&self, state: State<I, Y>) -> State<I, Y> {
+        // SAFETY: as in `state`; no borrow of the state is alive here.
+        unsafe { ptr::replace(self.state.get(), state) }
     }
 
     /// A poll while holding the value: park, unless this is not the
     /// coroutine's own resume or another suspension parked already.
     #[inline(always)]
-    fn park(&mut self) -> Poll<I> {
+    fn park(&self) -> Poll<I> {
         let header = self.yielder.header();
         let waiting = header.waiting();
         if waiting.is_null() {
@@ -129,7 +150,7 @@ impl<'a, I, Y> Suspend<'a, I, Y> {
     /// resume.
     #[cold]
     #[inline(never)]
-    fn not_parked(&mut self, waiting: *mut ()) {
+    fn not_parked(&self, waiting: *mut ()) {
         let header = self.yielder.header();
         if waiting == self.address() {
             // Parked already: polled again in the same poll.
@@ -153,14 +174,14 @@ impl<'a, I, Y> Suspend<'a, I, Y> {
     /// escape during an unwind.
     #[cold]
     #[inline(never)]
-    fn release(&mut self) {
+    fn release(&self) {
         let header = self.yielder.header();
         if header.waiting() == self.address() {
             // Not null: whoever parks next must check that its coroutine is
             // the running one (this may run outside its resume).
             header.set_waiting(NESTED);
         }
-        let state = mem::replace(&mut self.state, State::Done);
+        let state = self.replace(State::Done);
         if std::thread::panicking() {
             // A second panic now would abort; the hook has reported it.
             if let Err(payload) = PanicPayload::drop_caught(state) {
@@ -185,17 +206,17 @@ impl<I, Y> Future for Suspend<'_, I, Y> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<I> {
-        // SAFETY: nothing is moved out of the pinned suspension but the
-        // values in its state, which are never pinned; the state itself
-        // stays in place, as its parked address requires.
-        let this = unsafe { self.get_unchecked_mut() };
-        if let State::Input(_) = this.state {
-            let State::Input(input) = mem::replace(&mut this.state, State::Done) else {
+        // Only shared access: the state is reached through its cell (see
+        // `Suspend::state`), and stays in place, as its parked address
+        // requires.
+        let this = self.into_ref().get_ref();
+        if let State::Input(_) = this.state() {
+            let State::Input(input) = this.replace(State::Done) else {
                 unreachable!("matched above")
             };
             return Poll::Ready(input);
         }
-        if let State::Held(_) = this.state {
+        if let State::Held(_) = this.state() {
             return this.park();
         }
         this.no_input();
@@ -209,7 +230,7 @@ impl<I, Y> Suspend<'_, I, Y> {
     #[cold]
     #[inline(never)]
     fn no_input(&self) {
-        if let State::Done = self.state {
+        if let State::Done = self.state() {
             panic!("a suspension was polled after it completed");
         }
     }
@@ -218,7 +239,7 @@ impl<I, Y> Suspend<'_, I, Y> {
 impl<I, Y> Drop for Suspend<'_, I, Y> {
     #[inline]
     fn drop(&mut self) {
-        if !matches!(self.state, State::Done) {
+        if !matches!(self.state(), State::Done) {
             self.release();
         }
     }
@@ -226,7 +247,7 @@ impl<I, Y> Drop for Suspend<'_, I, Y> {
 
 impl<I, Y> fmt::Debug for Suspend<'_, I, Y> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.state {
+        let state = match self.state() {
             State::Held(_) => "holding its value",
             State::Taken => "waiting",
             State::Input(_) => "ready",
