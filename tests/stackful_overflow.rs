@@ -2,14 +2,20 @@
 //! coroutine whose stack overflowed and its size, then an abort, as Rust
 //! reports a thread's — never a bare SIGSEGV.
 //!
+//! The stack is found by the faulting address, not by the current coroutine,
+//! since code runs on a stackful coroutine's stack while another coroutine is
+//! current: a stackless coroutine it resumes or closes, a never-started
+//! coroutine it drops, a value `close` drops for it.
+//!
 //! Every test here that overflows does so in a child process (the overflow
 //! ends it); the parent checks how it ended.
 
 mod common;
 
 use std::hint::black_box;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use coro::{Builder, Coroutine, MIN_STACK_SIZE, Yielder};
+use coro::{Builder, Coroutine, MIN_STACK_SIZE, Yielder, stackless};
 
 /// Recurses until the stack runs out.
 #[allow(unconditional_recursion)]
@@ -17,6 +23,37 @@ use coro::{Builder, Coroutine, MIN_STACK_SIZE, Yielder};
 fn forever(n: u64) -> u64 {
     let frame = black_box([n; 64]);
     forever(n + 1) + black_box(frame)[0]
+}
+
+/// Recurses until the stack runs out when dropped.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        black_box(forever(0));
+    }
+}
+
+/// Runs `body` on a stackful coroutine named "host" with the smallest
+/// stack; `body` must overflow it.
+fn on_host(body: impl FnOnce() + 'static) -> ! {
+    let mut host = Builder::new()
+        .name("host")
+        .stack_size(MIN_STACK_SIZE)
+        .build(move |_: &Yielder<(), ()>, ()| body())
+        .unwrap();
+    let _ = host.resume(());
+    unreachable!("the overflow must end the process");
+}
+
+/// Runs the test `name` in a child, and asserts that it aborted with the
+/// report of an overflow of coroutine `who`'s stack of `kib` KiB.
+#[track_caller]
+fn assert_reported(name: &str, who: &str, kib: usize) {
+    let output = common::run_child(name);
+    let stderr = common::assert_aborted(&output);
+    let report = format!("coroutine '{who}' has overflowed its stack of {kib} KiB\n");
+    assert!(stderr.contains(&report), "{report:?} missing in:\n{stderr}");
 }
 
 // Overflowing a coroutine's stack is reported by name and aborts, like
@@ -38,12 +75,22 @@ fn stack_overflow_is_reported_by_name() {
         let _ = co.resume(());
         unreachable!("the overflow must end the process");
     }
-    let output = common::run_child(NAME);
-    let stderr = common::assert_aborted(&output);
-    assert!(
-        stderr.contains("coroutine 'deep-diver' has overflowed its stack of 16 KiB"),
-        "{stderr}"
-    );
+    assert_reported(NAME, "deep-diver", 16);
+}
+
+// Without a name, the report says so.
+#[test]
+fn an_unnamed_coroutine_is_reported_as_such() {
+    const NAME: &str = "an_unnamed_coroutine_is_reported_as_such";
+    if common::is_child(NAME) {
+        let mut co = Builder::new()
+            .stack_size(32 * 1024)
+            .build(|_: &Yielder<(), ()>, ()| forever(0))
+            .unwrap();
+        let _ = co.resume(());
+        unreachable!("the overflow must end the process");
+    }
+    assert_reported(NAME, "<unnamed>", 32);
 }
 
 // Our fault handler passes faults that are not a coroutine's overflow to the
@@ -63,4 +110,129 @@ fn a_thread_overflow_is_still_reported_by_rust() {
     let stderr = common::assert_aborted(&output);
     assert!(stderr.contains("has overflowed its stack"), "{stderr}");
     assert!(!stderr.contains("coroutine '"), "{stderr}");
+}
+
+// The stack that overflows is found among several live ones, and is not the
+// first one the thread mapped: the middle one of five suspended coroutines,
+// with its own size.
+#[test]
+fn the_middle_one_of_several_live_stacks_is_found() {
+    const NAME: &str = "the_middle_one_of_several_live_stacks_is_found";
+    if common::is_child(NAME) {
+        let mut live: Vec<Coroutine<bool, (), ()>> = (0..5)
+            .map(|i| {
+                let size = if i == 2 { 48 * 1024 } else { MIN_STACK_SIZE };
+                Builder::new()
+                    .name(format!("live-{i}"))
+                    .stack_size(size)
+                    .build(|y: &Yielder<bool, ()>, _: bool| {
+                        if y.suspend(()) {
+                            forever(0);
+                        }
+                    })
+                    .unwrap()
+            })
+            .collect();
+        for co in &mut live {
+            assert!(co.resume(false).unwrap().is_yield());
+        }
+        let _ = live[2].resume(true);
+        unreachable!("the overflow must end the process");
+    }
+    assert_reported(NAME, "live-2", 48);
+}
+
+// (a) A stackless coroutine runs on the stack of whoever resumes it: its
+// recursion overflows the host's stack, while the stackless one is current.
+#[test]
+fn a_stackless_coroutine_overflows_its_host() {
+    const NAME: &str = "a_stackless_coroutine_overflows_its_host";
+    if common::is_child(NAME) {
+        on_host(|| {
+            let mut inner =
+                stackless::Coroutine::<(), (), u64>::new(|_, ()| async move { forever(0) });
+            let _ = inner.resume(());
+        });
+    }
+    assert_reported(NAME, "host", 16);
+}
+
+// (b) Closing a suspended stackless coroutine drops its frame on the closer's
+// stack, with the stackless one current.
+#[test]
+fn closing_a_stackless_coroutine_overflows_its_host() {
+    const NAME: &str = "closing_a_stackless_coroutine_overflows_its_host";
+    if common::is_child(NAME) {
+        on_host(|| {
+            let mut inner = stackless::Coroutine::<(), (), ()>::new(
+                |y: stackless::Yielder<(), ()>, ()| async move {
+                    let _bomb = Bomb;
+                    y.suspend(()).await;
+                },
+            );
+            assert!(inner.resume(()).unwrap().is_yield());
+            let _ = inner.close();
+        });
+    }
+    assert_reported(NAME, "host", 16);
+}
+
+// (c) Dropping a never-started stackful coroutine drops its capture on the
+// dropper's stack, with the never-started one current.
+#[test]
+fn dropping_an_unstarted_coroutine_overflows_its_host() {
+    const NAME: &str = "dropping_an_unstarted_coroutine_overflows_its_host";
+    if common::is_child(NAME) {
+        on_host(|| {
+            let bomb = Bomb;
+            let inner = Builder::new()
+                .name("unstarted")
+                .build(move |_: &Yielder<(), ()>, ()| drop(bomb))
+                .unwrap();
+            drop(inner);
+        });
+    }
+    assert_reported(NAME, "host", 16);
+}
+
+// (d) A body that catches the forced unwind of `close` and returns anyway
+// has its value dropped by `close`, on the closer's stack, with the closed
+// coroutine current.
+#[test]
+fn a_value_returned_while_closing_overflows_its_host() {
+    const NAME: &str = "a_value_returned_while_closing_overflows_its_host";
+    if common::is_child(NAME) {
+        on_host(|| {
+            let mut inner = Builder::new()
+                .name("returner")
+                .build(|y: &Yielder<(), ()>, ()| {
+                    let _ = catch_unwind(AssertUnwindSafe(|| y.suspend(())));
+                    Bomb
+                })
+                .unwrap();
+            assert!(inner.resume(()).unwrap().is_yield());
+            let _ = inner.close();
+        });
+    }
+    assert_reported(NAME, "host", 16);
+}
+
+// (d) Likewise a value such a body suspends with while it is being closed.
+#[test]
+fn a_value_yielded_while_closing_overflows_its_host() {
+    const NAME: &str = "a_value_yielded_while_closing_overflows_its_host";
+    if common::is_child(NAME) {
+        on_host(|| {
+            let mut inner = Builder::new()
+                .name("yielder")
+                .build(|y: &Yielder<(), Option<Bomb>>, ()| {
+                    let _ = catch_unwind(AssertUnwindSafe(|| y.suspend(None)));
+                    y.suspend(Some(Bomb));
+                })
+                .unwrap();
+            assert!(inner.resume(()).unwrap().is_yield());
+            let _ = inner.close();
+        });
+    }
+    assert_reported(NAME, "host", 16);
 }

@@ -65,11 +65,14 @@ use stack::Stack;
 /// me.resume(()).unwrap();
 /// ```
 pub struct Coroutine<I = (), Y = (), R = ()> {
+    /// The stack, until the coroutine dies and gives it back to the pool.
+    /// Declared before the header, so that a stack still held when the
+    /// coroutine is dropped goes (and stops naming its owner to the overflow
+    /// handler) before the header can.
+    stack: Option<Stack>,
     /// Shared with handles; the thread's chain points at it while this
     /// coroutine runs.
     header: Shared,
-    /// The stack, until the coroutine dies and gives it back to the pool.
-    stack: Option<Stack>,
     /// The saved stack pointer while suspended (the trampoline frame before
     /// the first resume).
     sp: *mut u8,
@@ -128,7 +131,11 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
     where
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
     {
-        let header = Header::shared(name, stack.top(), stack.size(), SuspendTypes::of::<I, Y>);
+        let header = Header::shared(name, stack.top(), SuspendTypes::of::<I, Y>);
+        // SAFETY: the coroutine keeps its header alive for as long as it
+        // holds the stack (see the order of its fields), and gives the stack
+        // back through `stack::give`, which clears the owner.
+        unsafe { stack.set_owner(header.as_ptr()) };
         let top = stack::colored_top(&stack);
         let addr = (top as usize - size_of::<Start<F>>()) & !(align_of::<Start<F>>() - 1);
         let data = addr as *mut Start<F>;

@@ -2,29 +2,33 @@
 //! name, and the process aborts, as Rust does when a thread overflows.
 //!
 //! One handler for `SIGSEGV` and `SIGBUS` is installed, process-wide, when
-//! the first coroutine stack is mapped. It looks only at the coroutine
-//! running on the faulting thread: if the fault hit that coroutine's guard
-//! page, it prints
-//! `coroutine '<name>' has overflowed its stack` and aborts. Every other
-//! fault goes to the handler that was installed before ours — usually
-//! Rust's own, which reports the overflow of a thread's main stack the same
-//! way — or, if there was none, gets the default action.
+//! the first coroutine stack is mapped. It looks the faulting address up
+//! among the stacks of the faulting thread ([`stack::with_guard_at`]),
+//! whichever coroutine is current: a stackful coroutine's stack also runs
+//! the stackless coroutines it resumes or closes, the destructors of the
+//! coroutines it drops, and the start of every switch it makes. If the
+//! fault hit a guard page, it prints
+//! `coroutine '<name>' has overflowed its stack of <N> KiB` and aborts.
+//! Every other fault goes to the handler that was installed before ours —
+//! usually Rust's own, which reports the overflow of a thread's main stack
+//! the same way — or, if there was none, gets the default action.
 //!
 //! The handler runs on the thread's alternate signal stack (it could not run
 //! on the stack that overflowed). Rust gives one to the threads it starts;
 //! a thread started some other way gets one from [`ensure_signal_stack`]
 //! when it maps its first coroutine stack.
 //!
-//! Everything the handler does is async-signal-safe: a thread-local read,
-//! a few loads from the running coroutine's header, `write` and `abort`.
+//! Everything the handler does is async-signal-safe: a walk over the
+//! thread's list of stacks (a thread-local without destructor and plain
+//! loads), a few loads from the owning coroutine's header, `write` and
+//! `abort`.
 
 use std::cell::Cell;
 use std::mem::{self, MaybeUninit};
 use std::ptr;
 use std::sync::{Once, OnceLock};
 
-use super::stack::page_size;
-use crate::current;
+use super::stack;
 
 /// The actions for `SIGSEGV` and `SIGBUS` found before ours was installed.
 struct Previous([libc::sigaction; 2]);
@@ -75,17 +79,9 @@ fn empty_action() -> libc::sigaction {
 extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid `siginfo_t` to an SA_SIGINFO handler.
     let address = unsafe { (*info).si_addr() } as usize;
-    current::with_current(|header| {
-        let Some(header) = header else { return };
-        let top = header.stack_top() as usize;
-        if top == 0 {
-            return;
-        }
-        let guard_top = top - header.stack_size();
-        if (guard_top - page_size()..guard_top).contains(&address) {
-            report(header.name(), header.stack_size());
-        }
-    });
+    // By the address, not by the current coroutine: code also runs on a
+    // coroutine's stack while another is current.
+    stack::with_guard_at(address, |name, size| report(name, size));
     chain(signal, info, context);
 }
 
