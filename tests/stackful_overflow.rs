@@ -52,7 +52,11 @@ fn on_host(body: impl FnOnce() + 'static) -> ! {
 fn assert_reported(name: &str, who: &str, kib: usize) {
     let output = common::run_child(name);
     let stderr = common::assert_aborted(&output);
-    let report = format!("coroutine '{who}' has overflowed its stack of {kib} KiB\n");
+    let report = format!(
+        "coroutine '{who}' has overflowed its stack of {kib} KiB\n\
+         help: give it a bigger stack with coro::Builder::stack_size\n\
+         fatal runtime error: stack overflow, aborting\n"
+    );
     assert!(stderr.contains(&report), "{report:?} missing in:\n{stderr}");
 }
 

@@ -8,10 +8,11 @@
 //! the stackless coroutines it resumes or closes, the destructors of the
 //! coroutines it drops, and the start of every switch it makes. If the
 //! fault hit a guard page, it prints
-//! `coroutine '<name>' has overflowed its stack of <N> KiB` and aborts.
-//! Every other fault goes to the handler that was installed before ours —
-//! usually Rust's own, which reports the overflow of a thread's main stack
-//! the same way — or, if there was none, gets the default action.
+//! `coroutine '<name>' has overflowed its stack of <N> KiB`, names the
+//! remedy (`Builder::stack_size`), and aborts. Every other fault goes to the
+//! handler that was installed before ours — usually Rust's own, which
+//! reports the overflow of a thread's main stack the same way — or, if there
+//! was none, gets the default action.
 //!
 //! The handler runs on the thread's alternate signal stack (it could not run
 //! on the stack that overflowed). Rust gives one to the threads it starts;
@@ -92,7 +93,8 @@ fn report(name: Option<&str>, size: usize) -> ! {
     message.push(name.unwrap_or("<unnamed>"));
     message.push("' has overflowed its stack of ");
     message.push_number(size / 1024);
-    message.push(" KiB\nfatal runtime error: stack overflow, aborting\n");
+    message.push(" KiB\nhelp: give it a bigger stack with coro::Builder::stack_size");
+    message.push("\nfatal runtime error: stack overflow, aborting\n");
     message.write();
     // SAFETY: abort is async-signal-safe and ends the process.
     unsafe { libc::abort() }
