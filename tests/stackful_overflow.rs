@@ -5,13 +5,16 @@
 //! The stack is found by the faulting address, not by the current coroutine,
 //! since code runs on a stackful coroutine's stack while another coroutine is
 //! current: a stackless coroutine it resumes or closes, a never-started
-//! coroutine it drops, a value `close` drops for it.
+//! coroutine it drops, a value `close` drops for it. And a coroutine closed
+//! by a thread-local's destructor, after Rust removed the thread's signal
+//! stack, is reported too.
 //!
 //! Every test here that overflows does so in a child process (the overflow
 //! ends it); the parent checks how it ended.
 
 mod common;
 
+use std::cell::RefCell;
 use std::hint::black_box;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -239,4 +242,33 @@ fn a_value_yielded_while_closing_overflows_its_host() {
         });
     }
     assert_reported(NAME, "host", 16);
+}
+
+thread_local! {
+    static HELD: RefCell<Option<Coroutine<(), (), ()>>> = const { RefCell::new(None) };
+}
+
+// A suspended coroutine held by a thread-local is closed by the
+// thread-local's destructor when the thread exits, after Rust has removed
+// the thread's signal stack; an overflow while it unwinds is still reported.
+#[test]
+fn an_overflow_while_closing_at_thread_exit_is_reported() {
+    const NAME: &str = "an_overflow_while_closing_at_thread_exit_is_reported";
+    if common::is_child(NAME) {
+        let thread = std::thread::spawn(|| {
+            let mut co = Builder::new()
+                .name("thread-local")
+                .stack_size(MIN_STACK_SIZE)
+                .build(|y: &Yielder<(), ()>, ()| {
+                    let _bomb = Bomb;
+                    y.suspend(());
+                })
+                .unwrap();
+            assert!(co.resume(()).unwrap().is_yield());
+            HELD.with(|held| *held.borrow_mut() = Some(co));
+        });
+        let _ = thread.join();
+        unreachable!("the overflow must end the process");
+    }
+    assert_reported(NAME, "thread-local", 16);
 }

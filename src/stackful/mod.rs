@@ -307,6 +307,10 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         if unsafe { arch::is_fresh(self.sp) } {
             return self.drop_unstarted();
         }
+        // The unwind runs destructors on the coroutine's stack, maybe from a
+        // thread-local's destructor, when the thread's signal stack is gone:
+        // an overflow must still be reported.
+        let _signal_stack = overflow::signal_stack_for_close();
         let entered = current::enter(&self.header, false)?;
         self.header.set_resumed_panicking(std::thread::panicking());
         self.header.set_closing(Closing::Unwind);
@@ -352,6 +356,14 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// coroutine entered and closing, as in every close: they see it running,
     /// and cannot suspend anything.
     fn drop_unstarted(&mut self) -> Result<(), Error> {
+        // With no coroutine current this runs on the thread's own stack, whose
+        // overflow is not ours to report; otherwise maybe on a coroutine's,
+        // and maybe during thread exit, as in `close`.
+        let _signal_stack = if current::with_current(|header| header.is_some()) {
+            overflow::signal_stack_for_close()
+        } else {
+            None
+        };
         let entered = current::enter(&self.header, false)?;
         self.header.set_closing(Closing::Unwind);
         let stack = self.stack.take();
