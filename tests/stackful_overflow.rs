@@ -272,3 +272,139 @@ fn an_overflow_while_closing_at_thread_exit_is_reported() {
     }
     assert_reported(NAME, "thread-local", 16);
 }
+
+/// What a headroom child does once it is deep enough.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Deep {
+    /// Suspends; the child then closes the coroutine.
+    Close,
+    /// Walks the stack with the unwinder, as `close` does first.
+    Walk,
+    /// Unwinds to the body with `resume_unwind`, as `close` does next.
+    Unwind,
+}
+
+// The unwinder's walk, as the forced unwind uses it.
+unsafe extern "C" {
+    fn _Unwind_Backtrace(
+        trace: unsafe extern "C" fn(*mut std::ffi::c_void, *mut std::ffi::c_void) -> i32,
+        data: *mut std::ffi::c_void,
+    ) -> i32;
+}
+
+/// Recurses until at most `target` bytes of the stack above `bottom` are
+/// free, then does `deep`. Its frame is small, so the depth is fine-grained.
+#[inline(never)]
+fn descend(y: &Yielder<(), usize>, bottom: usize, target: usize, deep: Deep) -> usize {
+    let mark = black_box(0u8);
+    let free = black_box(&mark) as *const u8 as usize - bottom;
+    if free > target {
+        return descend(y, bottom, target, deep) + usize::from(black_box(mark));
+    }
+    at_depth(y, bottom, deep)
+}
+
+/// What `descend` does once deep enough; reports how many bytes are free
+/// below its own frame, the suspension point.
+#[inline(never)]
+fn at_depth(y: &Yielder<(), usize>, bottom: usize, deep: Deep) -> usize {
+    let mark = black_box(0u8);
+    let free = black_box(&mark) as *const u8 as usize - bottom;
+    println!("free={free}");
+    match deep {
+        Deep::Close => {
+            y.suspend(free);
+        }
+        Deep::Walk => {
+            unsafe extern "C" fn visit(_: *mut std::ffi::c_void, _: *mut std::ffi::c_void) -> i32 {
+                0
+            }
+            // SAFETY: `visit` matches the callback type and touches nothing.
+            unsafe { _Unwind_Backtrace(visit, std::ptr::null_mut()) };
+        }
+        Deep::Unwind => std::panic::resume_unwind(Box::new(())),
+    }
+    free
+}
+
+/// The child of `close_headroom`: `<mode> <target>` from its argument.
+fn headroom_child() {
+    let arg = common::child_arg();
+    let (mode, target) = arg.split_once(' ').expect("mode and target");
+    let deep = match mode {
+        "close" => Deep::Close,
+        "walk" => Deep::Walk,
+        _ => Deep::Unwind,
+    };
+    let target: usize = target.parse().expect("a byte count");
+    let mut co = Builder::new()
+        .name("closed")
+        .stack_size(MIN_STACK_SIZE)
+        .build(move |y: &Yielder<(), usize>, ()| {
+            // SAFETY: sysconf has no preconditions.
+            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+            // The only coroutine of the process starts at its stack's top,
+            // and the body's first frame lies within the top page.
+            let here = black_box(0u8);
+            let here = black_box(&here) as *const u8 as usize;
+            let top = (here + page - 1) & !(page - 1);
+            let bottom = top - MIN_STACK_SIZE;
+            let _ = catch_unwind(AssertUnwindSafe(|| descend(y, bottom, target, deep)));
+            0
+        })
+        .unwrap();
+    let _ = co.resume(());
+    if deep == Deep::Close {
+        co.close().unwrap();
+    }
+    println!("done");
+}
+
+/// The fewest free bytes, within 16, from which `mode` completes in a
+/// headroom child, and the most from which it overflowed.
+fn headroom(mode: &str) -> (usize, usize) {
+    const NAME: &str = "close_headroom";
+    let free_of = |stdout: &str| -> Option<usize> {
+        let (_, after) = stdout.split_once("free=")?;
+        let digits = after.split(|c: char| !c.is_ascii_digit()).next()?;
+        digits.parse().ok()
+    };
+    let (mut low, mut high) = (0usize, MIN_STACK_SIZE - 4096);
+    let (mut failed, mut done) = (0, usize::MAX);
+    while high - low > 16 {
+        let mid = (low + high) / 2;
+        let output = common::run_child_with(NAME, &format!("{mode} {mid}"));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let free = free_of(&stdout);
+        if output.status.success() && stdout.contains("done") {
+            high = mid;
+            done = free.expect("the child reports its depth");
+        } else {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                stderr.contains("coroutine 'closed' has overflowed its stack of 16 KiB"),
+                "{mode} {mid}: {}",
+                common::describe(&output)
+            );
+            low = mid;
+            failed = free.unwrap_or(0);
+        }
+    }
+    (done, failed)
+}
+
+// How much free stack `close` needs below the suspension point of a
+// suspended coroutine (the walk to the root, then the unwind), measured on
+// a 16 KiB stack by suspending ever deeper: reported, and bounded, so that
+// closing a coroutine suspended with a few KiB left works.
+#[test]
+fn close_headroom() {
+    if common::is_child("close_headroom") {
+        return headroom_child();
+    }
+    for mode in ["close", "walk", "unwind"] {
+        let (done, failed) = headroom(mode);
+        println!("{mode}: completes with {done} bytes free, overflows with {failed}");
+        assert!(done < 8 * 1024, "{mode} needs {done} bytes");
+    }
+}
