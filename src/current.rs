@@ -149,9 +149,6 @@ pub(crate) struct Header {
     id: u64,
     /// The name given to the builder, for debugging and overflow reports.
     name: Option<Box<str>>,
-    /// Usable bytes below `stack_top` (0 for a stackless coroutine); the
-    /// guard page lies just below them.
-    stack_size: usize,
     /// The input and yield types, for the free `suspend`'s check.
     types: fn() -> SuspendTypes,
     /// An unwind caught by `foreign::callback`, to be continued by the
@@ -225,7 +222,6 @@ impl Header {
     pub(crate) fn shared(
         name: Option<Box<str>>,
         stack_top: *mut u8,
-        stack_size: usize,
         types: fn() -> SuspendTypes,
     ) -> Shared {
         Shared::new(Header {
@@ -236,7 +232,6 @@ impl Header {
             resumed_panicking: Cell::new(false),
             link: Cell::new(0),
             stack_top,
-            stack_size,
             types,
             waiting: Cell::new(ptr::null_mut()),
             pending_unwind: Cell::new(None),
@@ -286,11 +281,6 @@ impl Header {
     #[inline]
     pub(crate) fn stack_top(&self) -> *mut u8 {
         self.stack_top
-    }
-
-    /// Usable bytes of a stackful coroutine's stack; 0 for a stackless one.
-    pub(crate) fn stack_size(&self) -> usize {
-        self.stack_size
     }
 
     pub(crate) fn types(&self) -> SuspendTypes {

@@ -129,8 +129,9 @@
 //! system call in the common case. The memory is reserved, not committed: a
 //! suspended trivial coroutine costs one touched page. Overflowing the stack
 //! hits the guard page: the process prints
-//! `coroutine '<name>' has overflowed its stack of <size> KiB` and aborts, as
-//! Rust does when a thread overflows its stack.
+//! `coroutine '<name>' has overflowed its stack of <size> KiB`, points at
+//! [`Builder::stack_size`], and aborts, as Rust does when a thread overflows
+//! its stack.
 //!
 //! # Threads
 //!

@@ -203,40 +203,6 @@ fn captures_of_many_sizes() {
     );
 }
 
-// Overflowing a coroutine's stack is reported by name and aborts, like
-// Rust's own "thread '<name>' has overflowed its stack", never a bare SIGSEGV
-// (DESIGN, Reliability).
-#[test]
-fn stack_overflow_is_reported_by_name() {
-    const NAME: &str = "stack_overflow_is_reported_by_name";
-    if common::is_child(NAME) {
-        #[allow(unconditional_recursion)]
-        #[inline(never)]
-        fn forever(n: u64) -> u64 {
-            let frame = black_box([n; 64]);
-            forever(n + 1) + black_box(frame)[0]
-        }
-        // Coroutines made before it move its stack's top a few cache lines
-        // down (the stacks' coloring): the guard page is found all the same.
-        for _ in 0..7 {
-            drop(Coroutine::<(), (), ()>::new(|_, ()| {}));
-        }
-        let mut co = Builder::new()
-            .name("deep-diver")
-            .stack_size(MIN_STACK_SIZE)
-            .build(|_: &Yielder<(), ()>, ()| forever(0))
-            .unwrap();
-        let _ = co.resume(());
-        unreachable!("the overflow must end the process");
-    }
-    let output = common::run_child(NAME);
-    let stderr = common::assert_aborted(&output);
-    assert!(
-        stderr.contains("coroutine 'deep-diver' has overflowed its stack of 16 KiB"),
-        "{stderr}"
-    );
-}
-
 // A stack that cannot be mapped is an error from `build`, with the size and
 // the operating system's reason.
 #[test]
@@ -423,31 +389,6 @@ fn address_space_limit_is_a_clear_error() {
         stdout.contains("panic=cannot map a coroutine stack of 256 KiB"),
         "{stdout}"
     );
-}
-
-// Our fault handler passes faults that are not a coroutine's overflow to the
-// one that was there before: a thread's own overflow is still reported by
-// Rust's handler.
-#[test]
-fn a_thread_overflow_is_still_reported_by_rust() {
-    const NAME: &str = "a_thread_overflow_is_still_reported_by_rust";
-    if common::is_child(NAME) {
-        #[allow(unconditional_recursion)]
-        #[inline(never)]
-        fn forever(n: u64) -> u64 {
-            let frame = black_box([n; 64]);
-            forever(n + 1) + black_box(frame)[0]
-        }
-        // Installs coro's handler.
-        let mut co = Coroutine::<(), (), ()>::new(|_, ()| {});
-        co.resume(()).unwrap();
-        forever(0);
-        unreachable!("the overflow must end the process");
-    }
-    let output = common::run_child(NAME);
-    let stderr = common::assert_aborted(&output);
-    assert!(stderr.contains("has overflowed its stack"), "{stderr}");
-    assert!(!stderr.contains("coroutine '"), "{stderr}");
 }
 
 /// Mappings of this process, from /proc/self/maps.

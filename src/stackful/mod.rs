@@ -65,11 +65,14 @@ use stack::Stack;
 /// me.resume(()).unwrap();
 /// ```
 pub struct Coroutine<I = (), Y = (), R = ()> {
+    /// The stack, until the coroutine dies and gives it back to the pool.
+    /// Declared before the header, so that a stack still held when the
+    /// coroutine is dropped goes (and stops naming its owner to the overflow
+    /// handler) before the header can.
+    stack: Option<Stack>,
     /// Shared with handles; the thread's chain points at it while this
     /// coroutine runs.
     header: Shared,
-    /// The stack, until the coroutine dies and gives it back to the pool.
-    stack: Option<Stack>,
     /// The saved stack pointer while suspended (the trampoline frame before
     /// the first resume).
     sp: *mut u8,
@@ -128,7 +131,11 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
     where
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
     {
-        let header = Header::shared(name, stack.top(), stack.size(), SuspendTypes::of::<I, Y>);
+        let header = Header::shared(name, stack.top(), SuspendTypes::of::<I, Y>);
+        // SAFETY: the coroutine keeps its header alive for as long as it
+        // holds the stack (see the order of its fields), and gives the stack
+        // back through `stack::give`, which clears the owner.
+        unsafe { stack.set_owner(header.as_ptr()) };
         let top = stack::colored_top(&stack);
         let addr = (top as usize - size_of::<Start<F>>()) & !(align_of::<Start<F>>() - 1);
         let data = addr as *mut Start<F>;
@@ -305,6 +312,10 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         if unsafe { arch::is_fresh(self.sp) } {
             return self.drop_unstarted();
         }
+        // The unwind runs destructors on the coroutine's stack, maybe from a
+        // thread-local's destructor, when the thread's signal stack is gone:
+        // an overflow must still be reported.
+        let _signal_stack = overflow::signal_stack_for_close();
         let entered = current::enter(&self.header, false)?;
         self.header.set_resumed_panicking(std::thread::panicking());
         self.header.set_closing(Closing::Unwind);
@@ -363,6 +374,14 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// coroutine entered and closing, as in every close: they see it running,
     /// and cannot suspend anything.
     fn drop_unstarted(&mut self) -> Result<(), Error> {
+        // With no coroutine current this runs on the thread's own stack, whose
+        // overflow is not ours to report; otherwise maybe on a coroutine's,
+        // and maybe during thread exit, as in `close`.
+        let _signal_stack = if current::with_current(|header| header.is_some()) {
+            overflow::signal_stack_for_close()
+        } else {
+            None
+        };
         let entered = current::enter(&self.header, false)?;
         self.header.set_closing(Closing::Unwind);
         let stack = self.stack.take();

@@ -2,29 +2,36 @@
 //! name, and the process aborts, as Rust does when a thread overflows.
 //!
 //! One handler for `SIGSEGV` and `SIGBUS` is installed, process-wide, when
-//! the first coroutine stack is mapped. It looks only at the coroutine
-//! running on the faulting thread: if the fault hit that coroutine's guard
-//! page, it prints
-//! `coroutine '<name>' has overflowed its stack` and aborts. Every other
-//! fault goes to the handler that was installed before ours — usually
-//! Rust's own, which reports the overflow of a thread's main stack the same
-//! way — or, if there was none, gets the default action.
+//! the first coroutine stack is mapped. It looks the faulting address up
+//! among the stacks of the faulting thread ([`stack::with_guard_at`]),
+//! whichever coroutine is current: a stackful coroutine's stack also runs
+//! the stackless coroutines it resumes or closes, the destructors of the
+//! coroutines it drops, and the start of every switch it makes. If the
+//! fault hit a guard page, it prints
+//! `coroutine '<name>' has overflowed its stack of <N> KiB`, names the
+//! remedy (`Builder::stack_size`), and aborts. Every other fault goes to the
+//! handler that was installed before ours — usually Rust's own, which
+//! reports the overflow of a thread's main stack the same way — or, if there
+//! was none, gets the default action.
 //!
 //! The handler runs on the thread's alternate signal stack (it could not run
-//! on the stack that overflowed). Rust gives one to the threads it starts;
-//! a thread started some other way gets one from [`ensure_signal_stack`]
-//! when it maps its first coroutine stack.
+//! on the stack that overflowed). Rust gives one to the threads it starts,
+//! for the length of their main function; a thread started some other way
+//! gets one from [`ensure_signal_stack`] when it maps a coroutine stack, and
+//! a coroutine closed during thread exit gets one from
+//! [`signal_stack_for_close`].
 //!
-//! Everything the handler does is async-signal-safe: a thread-local read,
-//! a few loads from the running coroutine's header, `write` and `abort`.
+//! Everything the handler does is async-signal-safe: a walk over the
+//! thread's list of stacks (a thread-local without destructor and plain
+//! loads), a few loads from the owning coroutine's header, `write` and
+//! `abort`.
 
 use std::cell::Cell;
 use std::mem::{self, MaybeUninit};
 use std::ptr;
 use std::sync::{Once, OnceLock};
 
-use super::stack::page_size;
-use crate::current;
+use super::stack;
 
 /// The actions for `SIGSEGV` and `SIGBUS` found before ours was installed.
 struct Previous([libc::sigaction; 2]);
@@ -75,17 +82,9 @@ fn empty_action() -> libc::sigaction {
 extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid `siginfo_t` to an SA_SIGINFO handler.
     let address = unsafe { (*info).si_addr() } as usize;
-    current::with_current(|header| {
-        let Some(header) = header else { return };
-        let top = header.stack_top() as usize;
-        if top == 0 {
-            return;
-        }
-        let guard_top = top - header.stack_size();
-        if (guard_top - page_size()..guard_top).contains(&address) {
-            report(header.name(), header.stack_size());
-        }
-    });
+    // By the address, not by the current coroutine: code also runs on a
+    // coroutine's stack while another is current.
+    stack::with_guard_at(address, |name, size| report(name, size));
     chain(signal, info, context);
 }
 
@@ -96,7 +95,8 @@ fn report(name: Option<&str>, size: usize) -> ! {
     message.push(name.unwrap_or("<unnamed>"));
     message.push("' has overflowed its stack of ");
     message.push_number(size / 1024);
-    message.push(" KiB\nfatal runtime error: stack overflow, aborting\n");
+    message.push(" KiB\nhelp: give it a bigger stack with coro::Builder::stack_size");
+    message.push("\nfatal runtime error: stack overflow, aborting\n");
     message.write();
     // SAFETY: abort is async-signal-safe and ends the process.
     unsafe { libc::abort() }
@@ -183,46 +183,54 @@ impl Message {
 /// Bytes of the alternate signal stack given to threads that have none.
 const SIGNAL_STACK_SIZE: usize = 64 * 1024;
 
-/// An alternate signal stack this module installed for the thread, removed
-/// and unmapped when the thread exits.
-struct SignalStack(*mut libc::c_void);
+/// An alternate signal stack this module mapped and installed; dropping it
+/// removes it (if it is still the thread's) and unmaps it.
+pub(crate) struct SignalStack(*mut libc::c_void);
 
 impl Drop for SignalStack {
     fn drop(&mut self) {
-        let disable = libc::stack_t {
-            ss_sp: ptr::null_mut(),
-            ss_flags: libc::SS_DISABLE,
-            ss_size: SIGNAL_STACK_SIZE,
-        };
-        // SAFETY: disables the alternate stack before unmapping the memory
-        // it used, which this struct owns.
-        unsafe {
-            libc::sigaltstack(&disable, ptr::null_mut());
-            libc::munmap(self.0, SIGNAL_STACK_SIZE);
+        // Removed only if it is still the one installed: a newer one may have
+        // replaced it (see `own`).
+        if current_signal_stack().is_some_and(|stack| stack.ss_sp == self.0) {
+            let disable = libc::stack_t {
+                ss_sp: ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: SIGNAL_STACK_SIZE,
+            };
+            // SAFETY: disables the alternate stack before the memory it uses
+            // is unmapped; no handler runs on it now (this is not one).
+            unsafe { libc::sigaltstack(&disable, ptr::null_mut()) };
         }
+        // SAFETY: the mapping this struct owns, no longer installed.
+        unsafe { libc::munmap(self.0, SIGNAL_STACK_SIZE) };
     }
 }
 
 thread_local! {
-    static CHECKED: Cell<bool> = const { Cell::new(false) };
+    /// The signal stack installed for this thread, kept until the thread
+    /// exits. The slot is destroyed with the thread's other thread-locals,
+    /// in an order nobody controls; see `own`.
     static OWN_SIGNAL_STACK: Cell<Option<SignalStack>> = const { Cell::new(None) };
 }
 
-/// Makes sure this thread has an alternate signal stack, so the handler can
-/// run when a coroutine overflows.
-pub(crate) fn ensure_signal_stack() {
-    if CHECKED.with(|checked| checked.replace(true)) {
-        return;
-    }
+/// The thread's alternate signal stack as the kernel reports it, `None` if
+/// the query fails.
+fn current_signal_stack() -> Option<libc::stack_t> {
     let mut old = MaybeUninit::<libc::stack_t>::uninit();
-    // SAFETY: only reads the current setting.
+    // SAFETY: only reads the current setting into `old`.
     if unsafe { libc::sigaltstack(ptr::null(), old.as_mut_ptr()) } != 0 {
-        return;
+        return None;
     }
     // SAFETY: initialised by the successful call above.
-    let old = unsafe { old.assume_init() };
+    Some(unsafe { old.assume_init() })
+}
+
+/// Maps and installs a signal stack if the thread has none (or the query
+/// fails, or the memory cannot be had); `None` if it already has one.
+fn install_if_missing() -> Option<SignalStack> {
+    let old = current_signal_stack()?;
     if old.ss_flags & libc::SS_DISABLE == 0 {
-        return;
+        return None;
     }
     // SAFETY: a fresh anonymous mapping.
     let memory = unsafe {
@@ -236,18 +244,61 @@ pub(crate) fn ensure_signal_stack() {
         )
     };
     if memory == libc::MAP_FAILED {
-        return;
+        return None;
     }
     let stack = libc::stack_t {
         ss_sp: memory,
         ss_flags: 0,
         ss_size: SIGNAL_STACK_SIZE,
     };
-    // SAFETY: the memory is ours and stays mapped until `SignalStack` drops.
+    // SAFETY: the memory is ours and stays mapped until the `SignalStack`
+    // made of it drops.
     if unsafe { libc::sigaltstack(&stack, ptr::null_mut()) } != 0 {
         // SAFETY: unmapping what we just mapped.
         unsafe { libc::munmap(memory, SIGNAL_STACK_SIZE) };
-        return;
+        return None;
     }
-    let _ = OWN_SIGNAL_STACK.try_with(|own| own.set(Some(SignalStack(memory))));
+    Some(SignalStack(memory))
+}
+
+/// Hands `stack` to the thread's slot, to be kept until the thread exits;
+/// gives it back if the slot is already destroyed (during thread exit).
+fn own(stack: SignalStack) -> Option<SignalStack> {
+    let mut stack = Some(stack);
+    // A stack already in the slot was removed by someone else, or the thread
+    // would not have needed a new one: dropping it only unmaps it.
+    let _ = OWN_SIGNAL_STACK.try_with(|own| drop(own.replace(stack.take())));
+    stack
+}
+
+/// Makes sure this thread has an alternate signal stack, so the handler can
+/// run when a coroutine overflows; called when a stack is mapped.
+///
+/// Rust gives the threads it starts one, but only while their main function
+/// runs; this covers the threads started some other way. If the thread is
+/// exiting and its slot is gone, there is nothing to own a new one, and none
+/// is installed (closing a coroutine installs one for its own length, see
+/// [`signal_stack_for_close`]).
+pub(crate) fn ensure_signal_stack() {
+    if let Some(stack) = install_if_missing() {
+        drop(own(stack));
+    }
+}
+
+/// Makes sure this thread has an alternate signal stack while a coroutine
+/// is closed, which runs its destructors: the caller keeps what this returns
+/// until the close is over.
+///
+/// Closing is where thread exit runs coroutine code: a coroutine held in a
+/// thread-local is closed by the thread-local's destructor, and Rust has
+/// removed the thread's signal stack by then (at the end of a thread's main
+/// function, and for the main thread before `exit`). So this asks the kernel
+/// every time (one system call, on a path that unwinds a stack anyway), and
+/// when there is none, installs one owned by the thread's slot; if that slot
+/// has already been destroyed, the returned value owns it instead, and it is
+/// removed and unmapped when the close is over (so a thread that closes many
+/// coroutines that late maps one per close, and leaks none).
+#[must_use]
+pub(crate) fn signal_stack_for_close() -> Option<SignalStack> {
+    own(install_if_missing()?)
 }

@@ -112,7 +112,7 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
         F: FnOnce(Yielder<I, Y>, I) -> Fut + 'static,
         Fut: Future<Output = R> + 'static,
     {
-        let header = Header::shared(None, ptr::null_mut(), 0, SuspendTypes::of::<I, Y>);
+        let header = Header::shared(None, ptr::null_mut(), SuspendTypes::of::<I, Y>);
         let yielder = Yielder {
             header: header.clone(),
             _types: PhantomData,

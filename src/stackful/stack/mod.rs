@@ -6,6 +6,7 @@
 //! only for the pages the coroutine touches.
 
 mod pool;
+mod registry;
 mod valgrind;
 
 use std::io;
@@ -14,9 +15,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use pool::{DEFAULT_POOL_CAPACITY, set_stack_pool_capacity, stack_pool_capacity};
 pub(crate) use pool::{give, take};
+pub(crate) use registry::with_guard_at;
 pub(crate) use valgrind::make_writable;
 
 use crate::Error;
+use crate::current::Header;
 
 /// The stack size a coroutine gets unless its builder says otherwise: 256 KiB.
 pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
@@ -33,6 +36,8 @@ pub(crate) struct Stack {
     size: usize,
     /// The id Valgrind gave the stack (0 when not running under Valgrind).
     valgrind_id: usize,
+    /// The stack's entry in this thread's list, for the overflow handler.
+    record: NonNull<registry::Record>,
 }
 
 impl Stack {
@@ -80,11 +85,25 @@ impl Stack {
         // SAFETY: `top - size` is the bottom of the usable part we mapped.
         let bottom = unsafe { top.as_ptr().sub(size) };
         let valgrind_id = valgrind::register(bottom, top.as_ptr());
+        let record = registry::register(base as usize, bottom as usize, size);
         Ok(Stack {
             top,
             size,
             valgrind_id,
+            record,
         })
+    }
+
+    /// Names `owner` (null: none) as the coroutine that runs on this stack,
+    /// for the overflow handler's report.
+    ///
+    /// # Safety
+    /// A non-null `owner` must stay alive until the stack is given another
+    /// owner, or none, or dropped.
+    pub(crate) unsafe fn set_owner(&self, owner: *const Header) {
+        // SAFETY: the record stays linked while the stack is mapped; the
+        // caller promises the rest.
+        unsafe { registry::set_owner(self.record, owner) }
     }
 
     /// One past the highest usable byte.
@@ -100,6 +119,9 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
+        // SAFETY: the record was registered by `map` on this thread (a stack
+        // never leaves it), and is unregistered only here.
+        unsafe { registry::unregister(self.record) };
         valgrind::deregister(self.valgrind_id);
         let len = self.size + page_size();
         // SAFETY: the mapping made in `map` starts `len` bytes below `top`,

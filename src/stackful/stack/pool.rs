@@ -73,6 +73,8 @@ pub(crate) fn take(bytes: usize) -> Result<Stack, Error> {
 
 /// Returns a stack no coroutine uses any more, for reuse on this thread.
 pub(crate) fn give(stack: Stack) {
+    // SAFETY: no owner is always valid.
+    unsafe { stack.set_owner(std::ptr::null()) };
     // During thread exit the pool may be gone: the stack is then unmapped.
     let _ = POOL.try_with(|pool| {
         let mut pool = pool.borrow_mut();
