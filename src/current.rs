@@ -355,8 +355,13 @@ pub(crate) struct Entered {
 /// [`MAX_NESTING`]. The resumer, if a coroutine, now reads `Normal`.
 ///
 /// On error nothing has changed.
+///
+/// Takes the coroutine's own `Shared` rather than a `&Header`: the chain
+/// keeps its pointer, whose provenance covers the whole `Rc` allocation, so
+/// that [`running`] may reach the counts in front of the header through it.
 #[inline(always)]
-pub(crate) fn enter(header: &Header, limited: bool) -> Result<Entered, Error> {
+pub(crate) fn enter(shared: &Shared, limited: bool) -> Result<Entered, Error> {
+    let header: &Header = shared;
     if header.state.get() != SUSPENDED {
         return Err(refusal(header));
     }
@@ -370,7 +375,7 @@ pub(crate) fn enter(header: &Header, limited: bool) -> Result<Entered, Error> {
             nested_depth(resumer, limited)?
         };
         header.state.set(depth);
-        chain.current.set(header);
+        chain.current.set(shared.as_ptr());
         Ok(Entered { resumer })
     })
 }
@@ -460,9 +465,10 @@ pub fn running() -> Option<Handle> {
         if header.is_null() {
             return None;
         }
-        // SAFETY: the chain's current always points into an `Rc<Header>` allocation (the
-        // backends store `&*rc`), which is alive while the coroutine runs; we
-        // add the strong count that the new `Rc` will own.
+        // SAFETY: the chain's current is the pointer of a coroutine's
+        // `Shared` (see `enter`), from `Rc::into_raw`, and its allocation is
+        // alive while the coroutine runs; we add the strong count that the
+        // new `Rc` will own.
         Some(Handle(unsafe {
             Rc::increment_strong_count(header);
             Rc::from_raw(header)

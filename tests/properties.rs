@@ -29,7 +29,7 @@
 //! of nearly [`MAX_NESTING`] coroutines, so that the nesting limit is within
 //! reach of a few nested resumes.
 //!
-//! One known difference between coro and `DESIGN.md` is reproduced by the
+//! One known difference between coro and its documented semantics is reproduced by the
 //! model on purpose ([`model::KNOWN`]), and kept failing in
 //! `nested_unwind_regression`.
 
@@ -803,7 +803,7 @@ fn run<B: Backend>(program: &Program) -> Run {
 // The reference model.
 
 /// The reference model: what a program must show, worked out from the
-/// contract (`DESIGN.md` sections 1-2, and Lua 5.4 where it is silent)
+/// documented semantics (and Lua 5.4 where they are silent)
 /// without running any coroutine.
 ///
 /// A coroutine is a script and a program counter; a resume runs its script,
@@ -886,7 +886,7 @@ mod model {
         /// destructor running in a panic or a close) is yieldable while its
         /// own panic unwinds its stack: coro tells unwinding by
         /// `std::thread::panicking()` against its value at the resume, so a
-        /// second panic goes unseen. DESIGN says no suspension while a panic
+        /// second panic goes unseen. The docs say no suspension while a panic
         /// is in flight on the coroutine's stack.
         pub(super) nested_panic_is_yieldable: bool,
     }
@@ -1588,8 +1588,8 @@ fn model_regression() {
 // `coro::suspend` there does suspend, in the middle of the unwind: the
 // thread's panic count then leaks into the resumer (`thread::panicking()` on
 // the main stack with no panic in flight), and dropping coroutine 1 later
-// aborts the process. DESIGN: "No suspension while a coroutine unwinds: ...
-// while a panic is in flight on its stack". Once coro is fixed, this passes:
+// aborts the process. The docs: no suspension while a coroutine unwinds,
+// that is while a panic is in flight on its stack. Once coro is fixed, this passes:
 // drop the `ignore` and set `model::KNOWN` to `FAITHFUL`.
 #[test]
 #[ignore = "coro bug: a stackful coroutine resumed during an unwind can suspend while its own panic unwinds"]

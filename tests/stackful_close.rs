@@ -1,6 +1,6 @@
 //! Closing a suspended stackful coroutine is a forced unwind of its stack,
 //! and a panic during an unwind aborts the process, as everywhere in Rust
-//! (DESIGN.md, `close`). Each test checks that abort in a child process.
+//! (see `Coroutine::close`). Each test checks that abort in a child process.
 //!
 //! Stackful only: a stackless `close` drops the frame without unwinding, so
 //! a panicking destructor there makes `close` return `Error::Panic` instead

@@ -216,8 +216,8 @@ fn close_and_drop_allocate_nothing() {
 }
 
 // The memory of a live (suspended) trivial coroutine: the bytes allocated
-// when creating it, plus the `Coroutine` value itself. DESIGN section 4:
-// at most 256 bytes.
+// when creating it, plus the `Coroutine` value itself: the target is at
+// most 256 bytes.
 #[test]
 fn bytes_per_live_trivial_coroutine() {
     let (mut co, created) = measure(|| {

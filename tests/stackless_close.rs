@@ -292,6 +292,10 @@ fn destructor_resumes_another_coroutine_during_close() {
 // panic comes back as close's error inside the stackful body, and the
 // stackful coroutine is still whole — it can suspend afterwards.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "creates a stackful coroutine, whose switch Miri cannot run"
+)]
 fn panicking_close_inside_a_stackful_coroutine_leaves_it_whole() {
     let log = Log::default();
     let l = log.clone();
@@ -366,6 +370,7 @@ fn in_child(name: &str, scenario: impl FnOnce()) {
 // Drop of a suspended coroutine whose destructor panics: no abort, every
 // other local dropped, the error ignored.
 #[test]
+#[cfg_attr(miri, ignore = "runs in a child process, which Miri cannot start")]
 fn drop_with_a_panicking_destructor_does_not_abort() {
     in_child("drop_with_a_panicking_destructor_does_not_abort", || {
         let log = Log::default();
@@ -381,6 +386,7 @@ fn drop_with_a_panicking_destructor_does_not_abort() {
 // destructor's panic stays inside the coroutine's drop, the process does not
 // abort, and the owner's original panic is the one caught.
 #[test]
+#[cfg_attr(miri, ignore = "runs in a child process, which Miri cannot start")]
 fn drop_during_the_owners_unwind_does_not_abort() {
     in_child("drop_during_the_owners_unwind_does_not_abort", || {
         let log = Log::default();
@@ -400,6 +406,7 @@ fn drop_during_the_owners_unwind_does_not_abort() {
 // the stackful coroutine's forced unwind; no abort, the stackful close
 // succeeds, and every local of both is dropped.
 #[test]
+#[cfg_attr(miri, ignore = "runs in a child process, which Miri cannot start")]
 fn drop_during_a_stackful_close_does_not_abort() {
     in_child("drop_during_a_stackful_close_does_not_abort", || {
         let log = Log::default();

@@ -2,7 +2,7 @@
 // locals are dropped newest first, a never-started body is dropped without
 // running, a dead coroutine is left alone.
 //
-// Not here, because the backends differ by design (DESIGN.md, `close`): a
+// Not here, because the backends differ by design (see `Coroutine::close`): a
 // destructor that panics while a suspended frame is destroyed (Lua scenario
 // 12). Destroying a stackful stack is an unwind, so that panic aborts the
 // process (tests/stackful_close.rs); a stackless frame is dropped without

@@ -125,7 +125,7 @@ fn no_suspension_from_a_destructor_of_a_dying_body() {
 }
 
 // A coroutine resumed by a destructor while a panic unwinds the *resumer's*
-// stack is not itself unwinding: it can suspend (DESIGN: suspension is refused
+// stack is not itself unwinding: it can suspend (the crate docs: suspension is refused
 // only while a panic is in flight on the coroutine's own stack, and
 // `is_yieldable` is true in any running stackful coroutine that is not
 // unwinding).

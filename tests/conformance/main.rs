@@ -27,7 +27,7 @@
 //! backend: `cargo test --test conformance stackless::close` runs one file
 //! against one backend.
 //!
-//! Any difference between the backends in a behaviour `DESIGN.md` says they
+//! Any difference between the backends in a behaviour the docs say they
 //! share is a failure of one of the two copies of a test.
 
 // Drop-tracking values and child-process helpers, shared with the other

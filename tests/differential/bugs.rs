@@ -23,8 +23,8 @@ impl<F: FnMut()> Drop for OnDrop<F> {
 
 // A coroutine resumed by a destructor while a panic unwinds (here the
 // outer generator's) panics in turn: while its own panic unwinds it, it
-// must not suspend (DESIGN.md §1, "No suspension while a coroutine
-// unwinds"; Lua: `isyieldable()` is false in a `__close` run by `wrap`'s
+// must not suspend (the crate docs: no suspension while a panic
+// unwinds a coroutine's stack; Lua: `isyieldable()` is false in a `__close` run by `wrap`'s
 // close, and `yield` fails). coro tells its own unwind by
 // `thread::panicking()` and the flag `resumed_panicking` noted at resume;
 // the flag is set for this coroutine, so its own panic passes for the outer
