@@ -96,10 +96,16 @@
 //!
 //! Unwinding needs stack: closing a suspended stackful coroutine needs about
 //! 4 KiB free below its deepest suspended frame (3.2 KiB measured in release
-//! builds on x86_64 Linux, 3.6 KiB in debug builds), as much as a panic
-//! there would. A coroutine that suspends with less free than that overflows
-//! when it is closed, and is reported by name like any other overflow; give
-//! it a bigger [`Builder::stack_size`].
+//! builds on x86_64 Linux, 5 KiB in debug builds), as much as a panic there
+//! would. So that a coroutine suspended with its stack nearly full can still
+//! be closed, every stack keeps a close reserve of 8 KiB below its usable
+//! part, as inaccessible as the guard page beneath it until `close` finds
+//! less than 8 KiB free at the suspension point; then the reserve is opened
+//! for the unwind and shut again before the stack is reused. It costs
+//! address space only: no resident memory, no extra kernel mapping. A
+//! destructor that needs more than that still overflows, and is reported by
+//! name like any other overflow; give the coroutine a bigger
+//! [`Builder::stack_size`].
 //!
 //! # Suspending through foreign code
 //!
@@ -123,7 +129,8 @@
 //! # Stacks
 //!
 //! Each coroutine has a stack of [`DEFAULT_STACK_SIZE`] bytes (256 KiB), at
-//! least [`MIN_STACK_SIZE`] (16 KiB), with a guard page below it; a thread
+//! least [`MIN_STACK_SIZE`] (16 KiB), with the close reserve (8 KiB) and a
+//! guard page below it; a thread
 //! keeps up to [`DEFAULT_POOL_CAPACITY`] (64) freed stacks for reuse
 //! ([`set_stack_pool_capacity`] tunes it), so creating a coroutine costs no
 //! system call in the common case. The memory is reserved, not committed: a

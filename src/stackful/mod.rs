@@ -276,8 +276,9 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// makes `close` return [`Error::Panic`].
     ///
     /// The unwind needs about 4 KiB of free stack below the deepest
-    /// suspended frame, and poisons a `MutexGuard` held across the
-    /// suspension, as a panic would: see
+    /// suspended frame, taken from the stack's close reserve when less is
+    /// left, and poisons a `MutexGuard` held across the suspension, as a
+    /// panic would: see
     /// [Destroying a coroutine](crate#destroying-a-coroutine).
     ///
     /// ```
@@ -316,6 +317,12 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         // thread-local's destructor, when the thread's signal stack is gone:
         // an overflow must still be reported.
         let _signal_stack = overflow::signal_stack_for_close();
+        // The unwind needs stack below the suspension point: if little is
+        // left, the stack's close reserve is opened for it.
+        let reserve = self
+            .stack
+            .as_ref()
+            .and_then(|stack| stack.open_reserve(self.sp));
         let entered = current::enter(&self.header, false)?;
         self.header.set_resumed_panicking(std::thread::panicking());
         self.header.set_closing(Closing::Unwind);
@@ -328,6 +335,9 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             // to consult `closing` instead of reading a value.
             let (value, sp) = unsafe { arch::switch_in(0, CLOSING, self.header.link(), self.sp) };
             if sp.is_null() {
+                // Nothing runs on the stack any more: the reserve closes
+                // before `finish` gives the stack back for reuse.
+                drop(reserve);
                 break value;
             }
             // The body caught the unwind and suspended: drop what it yielded

@@ -4,6 +4,22 @@
 //!
 //! Pages are reserved, not committed: a fresh stack costs resident memory
 //! only for the pages the coroutine touches.
+//!
+//! A mapping is laid out, from low addresses up, as
+//!
+//! ```text
+//! [guard page][close reserve][usable bytes ........................][top]
+//!  PROT_NONE   PROT_NONE      read-write
+//! ```
+//!
+//! The close reserve ([`CLOSE_RESERVE`] bytes) is as inaccessible as the
+//! guard page, and the kernel keeps the two as one mapping, so a stack costs
+//! two kernel mappings as it would without the reserve. Closing a coroutine
+//! unwinds its stack below its suspension point; when less than the reserve
+//! is free there, `close` makes the reserve writable for the unwind
+//! ([`Stack::open_reserve`]) and inaccessible again before the stack is
+//! reused, so a coroutine suspended with its stack nearly full can still be
+//! closed.
 
 mod pool;
 mod registry;
@@ -28,7 +44,17 @@ pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 /// raised to it.
 pub const MIN_STACK_SIZE: usize = 16 * 1024;
 
-/// A mapped stack: `size` usable bytes ending at `top`, above one guard page.
+/// How many bytes `close` may use below a stack's usable part: 8 KiB (or one
+/// page, if pages are bigger). The unwind of `close` needs about 4 KiB.
+pub(crate) fn close_reserve() -> usize {
+    CLOSE_RESERVE.max(page_size())
+}
+
+/// The close reserve's size on systems with pages of 8 KiB or less.
+pub(crate) const CLOSE_RESERVE: usize = 8 * 1024;
+
+/// A mapped stack: `size` usable bytes ending at `top`, above the close
+/// reserve and one guard page.
 pub(crate) struct Stack {
     /// One past the highest usable byte; page-aligned.
     top: NonNull<u8>,
@@ -47,7 +73,8 @@ impl Stack {
         super::overflow::ensure_signal_stack();
         let page = page_size();
         let fail = |source| Error::StackAllocation { size, source };
-        let len = size.checked_add(page).ok_or_else(|| {
+        let below = page + close_reserve();
+        let len = size.checked_add(below).ok_or_else(|| {
             fail(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "stack size overflows the address space",
@@ -72,9 +99,9 @@ impl Stack {
         if base == libc::MAP_FAILED {
             return Err(fail(io::Error::last_os_error()));
         }
-        // SAFETY: the lowest page of the mapping we just made becomes the
-        // guard: nothing else refers to it.
-        if unsafe { libc::mprotect(base, page, libc::PROT_NONE) } != 0 {
+        // SAFETY: the lowest pages of the mapping we just made become the
+        // guard and the reserve: nothing else refers to them.
+        if unsafe { libc::mprotect(base, below, libc::PROT_NONE) } != 0 {
             let source = io::Error::last_os_error();
             // SAFETY: unmapping exactly what we mapped above.
             unsafe { libc::munmap(base, len) };
@@ -84,7 +111,9 @@ impl Stack {
         let top = unsafe { NonNull::new_unchecked(base.cast::<u8>().add(len)) };
         // SAFETY: `top - size` is the bottom of the usable part we mapped.
         let bottom = unsafe { top.as_ptr().sub(size) };
-        let valgrind_id = valgrind::register(bottom, top.as_ptr());
+        // The reserve is part of the stack for Valgrind: `close` may run on it.
+        // SAFETY: the reserve lies just below the usable part.
+        let valgrind_id = valgrind::register(unsafe { bottom.sub(close_reserve()) }, top.as_ptr());
         let record = registry::register(base as usize, bottom as usize, size);
         Ok(Stack {
             top,
@@ -115,6 +144,57 @@ impl Stack {
     pub(crate) fn size(&self) -> usize {
         self.size
     }
+
+    /// The lowest usable byte.
+    fn bottom(&self) -> *mut u8 {
+        // SAFETY: `size` bytes below `top` are mapped.
+        unsafe { self.top.as_ptr().sub(self.size) }
+    }
+
+    /// Makes the close reserve writable if fewer than [`close_reserve`] bytes
+    /// are free below `sp`, a suspended coroutine's stack pointer on this
+    /// stack; `None` if enough are free (or the kernel refuses, in which
+    /// case the reserve stays inaccessible and an unwind that needs it is
+    /// reported as an overflow, as it would be without a reserve).
+    ///
+    /// The reserve is made inaccessible again when the returned value is
+    /// dropped, which must happen before the stack is used by another
+    /// coroutine: while it is open an overflow runs into it instead of
+    /// faulting at once (it still faults at the guard page below).
+    pub(crate) fn open_reserve(&self, sp: *mut u8) -> Option<OpenReserve> {
+        let bottom = self.bottom();
+        let reserve = close_reserve();
+        if (sp as usize).saturating_sub(bottom as usize) >= reserve {
+            return None;
+        }
+        // SAFETY: the reserve lies just below the usable part.
+        let low = unsafe { bottom.sub(reserve) };
+        // SAFETY: the reserve is ours, and nothing refers to it while it is
+        // inaccessible.
+        let opened =
+            unsafe { libc::mprotect(low.cast(), reserve, libc::PROT_READ | libc::PROT_WRITE) };
+        (opened == 0).then_some(OpenReserve { low, len: reserve })
+    }
+}
+
+/// The close reserve of a stack, writable until this is dropped.
+pub(crate) struct OpenReserve {
+    low: *mut u8,
+    len: usize,
+}
+
+impl Drop for OpenReserve {
+    fn drop(&mut self) {
+        // SAFETY: the coroutine that ran on the reserve has finished, so no
+        // frame lives there any more. Its pages are given back to the system
+        // and made inaccessible again; should the kernel refuse the second,
+        // the reserve merely stays writable above the guard page, which is
+        // still there.
+        unsafe {
+            libc::madvise(self.low.cast(), self.len, libc::MADV_DONTNEED);
+            libc::mprotect(self.low.cast(), self.len, libc::PROT_NONE);
+        }
+    }
 }
 
 impl Drop for Stack {
@@ -123,7 +203,7 @@ impl Drop for Stack {
         // never leaves it), and is unregistered only here.
         unsafe { registry::unregister(self.record) };
         valgrind::deregister(self.valgrind_id);
-        let len = self.size + page_size();
+        let len = self.size + page_size() + close_reserve();
         // SAFETY: the mapping made in `map` starts `len` bytes below `top`,
         // and no coroutine uses this stack any more (it is being dropped).
         unsafe { libc::munmap(self.top.as_ptr().sub(len).cast(), len) };
@@ -194,6 +274,63 @@ pub(crate) fn usable_size(bytes: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kernel mappings that overlap `[low, high)`, as `(low, high, perms)`.
+    #[cfg(target_os = "linux")]
+    fn mappings(low: usize, high: usize) -> Vec<(usize, usize, String)> {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace();
+                let (start, end) = fields.next()?.split_once('-')?;
+                let start = usize::from_str_radix(start, 16).ok()?;
+                let end = usize::from_str_radix(end, 16).ok()?;
+                let perms = fields.next()?.to_owned();
+                (start < high && end > low).then_some((start, end, perms))
+            })
+            .collect()
+    }
+
+    // The close reserve opens only below a stack that is nearly full, can be
+    // written while open, and costs no kernel mapping open or closed: the
+    // kernel merges it with its neighbour of the same protection.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_close_reserve_opens_below_a_full_stack_and_costs_no_mapping() {
+        let stack = Stack::map(usable_size(MIN_STACK_SIZE)).unwrap();
+        let top = stack.top() as usize;
+        let low = top - stack.size() - close_reserve() - page_size();
+        let closed = mappings(low, top);
+        assert_eq!(closed.len(), 2, "{closed:x?}");
+        assert_eq!(closed[0].2, "---p", "{closed:x?}");
+        assert_eq!(
+            closed[0].1,
+            low + page_size() + close_reserve(),
+            "{closed:x?}"
+        );
+
+        // SAFETY: `close_reserve()` bytes below the bottom are inside the stack.
+        let roomy = unsafe { stack.bottom().add(close_reserve()) };
+        assert!(
+            stack.open_reserve(roomy).is_none(),
+            "room enough without it"
+        );
+        let reserve = stack
+            .open_reserve(stack.bottom())
+            .expect("the reserve opens");
+        // SAFETY: the reserve is writable while open.
+        unsafe { reserve.low.write_bytes(0xa5, reserve.len) };
+        let open = mappings(low, top);
+        assert_eq!(open.len(), 2, "{open:x?}");
+        assert_eq!(
+            open[0].1,
+            low + page_size(),
+            "only the guard page: {open:x?}"
+        );
+        drop(reserve);
+        assert_eq!(mappings(low, top), closed);
+    }
 
     // The tops handed out rotate through every color, and stay aligned for
     // the switch and inside the stack's top 2 KiB.

@@ -33,7 +33,9 @@ use crate::current::Header;
 pub(super) struct Record {
     /// Lowest address of the guard page.
     guard_low: usize,
-    /// One past the guard page: the stack's lowest usable byte.
+    /// One past the guard page and the close reserve above it: the stack's
+    /// lowest usable byte. An open reserve never faults, so a fault anywhere
+    /// in between is an overflow.
     guard_high: usize,
     /// Usable bytes.
     size: usize,
