@@ -361,7 +361,9 @@ pub(crate) struct Entered {
 /// that [`running`] may reach the counts in front of the header through it.
 #[inline(always)]
 pub(crate) fn enter(shared: &Shared, limited: bool) -> Result<Entered, Error> {
-    let header: &Header = shared;
+    let raw = shared.as_ptr();
+    // SAFETY: the header lives as long as the count `shared` owns.
+    let header = unsafe { &*raw };
     if header.state.get() != SUSPENDED {
         return Err(refusal(header));
     }
@@ -375,7 +377,7 @@ pub(crate) fn enter(shared: &Shared, limited: bool) -> Result<Entered, Error> {
             nested_depth(resumer, limited)?
         };
         header.state.set(depth);
-        chain.current.set(shared.as_ptr());
+        chain.current.set(raw);
         Ok(Entered { resumer })
     })
 }

@@ -88,13 +88,18 @@ enum State<I, Y> {
 /// });
 /// ```
 #[must_use = "a suspension does nothing unless awaited"]
+#[repr(C)]
 pub struct Suspend<'a, I, Y> {
-    yielder: &'a Yielder<I, Y>,
     /// Where the suspension is. In a cell, and reached only through the
     /// cell's pointer: while parked, the header holds that address and the
     /// resume writes through it, so no `&mut` to the state may be made, nor
     /// may a `&Suspend` (its `Debug`, say) assert that the state is frozen.
+    ///
+    /// First, so that the state's address is the suspension's own: one
+    /// pointer fewer to keep in a register across the poll (`repr(C)` keeps
+    /// it there; the compiler put the cell after the reference otherwise).
     state: UnsafeCell<State<I, Y>>,
+    yielder: &'a Yielder<I, Y>,
     /// The header holds the address of `state` while parked.
     _pinned: PhantomPinned,
 }
