@@ -352,7 +352,18 @@ fn in_child(name: &str, scenario: impl FnOnce()) {
         println!("{done}");
         return;
     }
-    let output = Command::new(std::env::current_exe().unwrap())
+    // Under an emulator (see `CORO_TEST_RUNNER` in tests/common) the child
+    // runs through it.
+    let exe = std::env::current_exe().unwrap();
+    let mut command = match std::env::var_os("CORO_TEST_RUNNER") {
+        Some(runner) if !runner.is_empty() => {
+            let mut command = Command::new(runner);
+            command.arg(exe);
+            command
+        }
+        _ => Command::new(exe),
+    };
+    let output = command
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(CHILD, name)
         .env("RUST_BACKTRACE", "0")

@@ -157,13 +157,35 @@ pub fn run_child(name: &str) -> std::process::Output {
 
 /// [`run_child`] with an argument for the child, read with [`child_arg`].
 pub fn run_child_with(name: &str, arg: &str) -> std::process::Output {
-    std::process::Command::new(std::env::current_exe().expect("the test binary"))
+    this_binary()
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(CHILD_VAR, name)
         .env(CHILD_ARG_VAR, arg)
         .env("RUST_BACKTRACE", "0")
         .output()
         .expect("the test binary runs")
+}
+
+/// A command that runs this test binary again: directly, or, when the suite
+/// runs under an emulator (qemu-user for another architecture), through the
+/// emulator named by `CORO_TEST_RUNNER`, as the kernel cannot run the binary
+/// itself.
+pub fn this_binary() -> std::process::Command {
+    let exe = std::env::current_exe().expect("the test binary");
+    match std::env::var_os("CORO_TEST_RUNNER") {
+        Some(runner) if !runner.is_empty() => {
+            let mut command = std::process::Command::new(runner);
+            command.arg(exe);
+            command
+        }
+        _ => std::process::Command::new(exe),
+    }
+}
+
+/// True when the suite runs under an emulator (`CORO_TEST_RUNNER` is set),
+/// for the few tests that check what an emulator does not reproduce.
+pub fn emulated() -> bool {
+    std::env::var_os("CORO_TEST_RUNNER").is_some_and(|runner| !runner.is_empty())
 }
 
 /// The environment variable carrying the argument of [`run_child_with`].

@@ -16,13 +16,12 @@
 //! registers, and keeps `call`/`ret` paired so the processor's
 //! return-address predictor stays right.
 
-#[cfg(all(target_arch = "x86_64", unix, not(target_vendor = "apple")))]
+#[cfg(target_arch = "x86_64")]
 #[path = "x86_64.rs"]
 mod imp;
 
-#[cfg(not(all(target_arch = "x86_64", unix, not(target_vendor = "apple"))))]
-compile_error!(
-    "coro's stackful backend has a context switch for x86_64 System V (Linux, the BSDs) only so far"
-);
+#[cfg(target_arch = "aarch64")]
+#[path = "aarch64.rs"]
+mod imp;
 
 pub(crate) use imp::*;

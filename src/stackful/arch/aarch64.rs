@@ -1,0 +1,264 @@
+//! The context switch for AArch64 under the AAPCS64 (Linux, the BSDs, and
+//! Apple's variant of it, which differs in nothing used here).
+//!
+//! The design is the x86_64 one, with the link register in place of the
+//! return address on the stack. Every switch goes through the coroutine's
+//! `link`: a word outside the stack (in the coroutine's header) that holds
+//! the resumer's stack pointer while the coroutine runs. Each switch gets the
+//! link's address in `x1`.
+//!
+//! A coroutine's stack, highest address first (`top` is 16-byte aligned, as
+//! `sp` always is on AArch64):
+//!
+//! ```text
+//!  top ->  +--------------------------------+
+//!          | data the backend put here      |  (the body, before it starts)
+//!          +--------------------------------+
+//!          | (padding)                      |  sp + 24
+//!          | data pointer                   |  sp + 16
+//!          | entry function                 |  sp + 8
+//!   sp ->  | address of `trampoline`        |  branched to by the first switch_in
+//!          +--------------------------------+
+//!          |   ... frames of the body ...   |
+//!          +--------------------------------+
+//!          | close reserve, guard page      |
+//! ```
+//!
+//! Every save area is 32 bytes, `sp` pointing at its lowest word:
+//!
+//! ```text
+//!   sp + 24   x29 (frame pointer)
+//!   sp + 16   x19
+//!   sp + 8    (unused: keeps sp 16-byte aligned)
+//!   sp + 0    where to continue
+//! ```
+//!
+//! A suspended coroutine's saved stack pointer points at such an area whose
+//! first word is the address to continue at. A resumer inside `switch_in`
+//! leaves one on its own stack too, whose first word the continuation fills
+//! with the resumer's return address (the `lr` its `blr` set); `link` points
+//! at it.
+//!
+//! Only `x19` and `x29` are saved by hand: Rust does not let inline assembly
+//! name them as clobbers (LLVM may use `x19` as a base pointer, `x29` is the
+//! frame pointer). The other callee-saved registers, `x20`–`x28` and the low
+//! halves of `v8`–`v15` (`d8`–`d15`), are declared clobbered, so the compiler
+//! saves just the ones live across the switch. `x18`, the platform register
+//! on some systems, is never touched. The resumer enters with `blr` to the
+//! coroutine's continuation and the coroutine leaves with `ret` to the `lr`
+//! that `blr` set, so the processor's return-address predictor stays right.
+//! The continuation, still on the resumer's stack, stores `lr` and the
+//! resumer's stack pointer, then moves onto its own stack.
+//!
+//! The trampoline's CFI describes the resumer's frame as its caller, using the
+//! `link` word, so debuggers, `std::backtrace` and the unwinder walk from a
+//! coroutine's frames into the frames of whoever resumed it.
+
+use std::arch::{asm, naked_asm};
+
+/// Signature of the function a coroutine starts in: the word passed by the
+/// first `switch_in`, the address of the coroutine's link, and the data
+/// pointer given to `init_stack`. It must never return: it ends with
+/// `switch_final`.
+pub(crate) type EntryFn = unsafe extern "C" fn(usize, *mut usize, *mut u8) -> !;
+
+/// The first code a coroutine runs, entered like every continuation (see
+/// `switch_in`): `x0` the word passed, `x1` the link's address, `x2` the
+/// fresh stack pointer, `lr` the resumer's return address, `sp` the
+/// resumer's save area. Calls the entry function on the coroutine's stack.
+#[unsafe(naked)]
+unsafe extern "C" fn trampoline() {
+    naked_asm!(
+        ".cfi_startproc",
+        // The caller's frame is the resumer's, found through `link`:
+        // CFA = [x19] + 32, with x19 = the link's address (set below and
+        // preserved by every callee). DW_CFA_def_cfa_expression (0x0f), 5
+        // bytes: DW_OP_breg19 (0x83) 0, DW_OP_deref, DW_OP_plus_uconst 32.
+        ".cfi_escape 0x0f, 5, 0x83, 0x00, 0x06, 0x23, 0x20",
+        // The resumer's save area: x29, x19, then its return address.
+        ".cfi_offset x29, -8",
+        ".cfi_offset x19, -16",
+        ".cfi_offset x30, -32",
+        // The resumer's return address into the first word of its area.
+        "str x30, [sp]",
+        // link = the resumer's stack pointer, at that area.
+        "mov x9, sp",
+        "str x9, [x1]",
+        // Keep the link's address in a callee-saved register for the CFA
+        // expression.
+        "mov x19, x1",
+        // The entry function.
+        "ldr x9, [x2, #8]",
+        // Onto our stack, above the three words `init_stack` wrote (16-byte
+        // aligned, as the ABI wants at a call).
+        "add sp, x2, #32",
+        // Third argument: the data pointer. x0 and x1 are already the first
+        // two.
+        "ldr x2, [x2, #16]",
+        "blr x9",
+        // The entry function never returns.
+        "brk #0x1",
+        ".cfi_endproc",
+    )
+}
+
+/// How far below its `top` `init_stack` may write: 32 bytes below `top`
+/// rounded down to 16.
+pub(crate) const INIT_BYTES: usize = 48;
+
+/// Prepares a fresh stack whose usable part ends at `top` (below any data the
+/// backend placed there). Returns the stack pointer to give `switch_in`.
+///
+/// # Safety
+/// `top` must be the bottom of the data area of a mapped stack, with at
+/// least [`INIT_BYTES`] writable bytes below it.
+pub(crate) unsafe fn init_stack(top: *mut u8, entry: EntryFn, data: *mut u8) -> *mut u8 {
+    let sp = ((top as usize & !15) - 32) as *mut usize;
+    // SAFETY: the caller promises these three words are writable stack.
+    unsafe {
+        sp.write(trampoline as *const () as usize);
+        sp.add(1).write(entry as *const () as usize);
+        sp.add(2).write(data as usize);
+    }
+    sp.cast()
+}
+
+/// True if `ip`, a return address found by an unwinder's walk, lies in the
+/// trampoline: the walk has reached a coroutine's root.
+pub(crate) fn is_root_frame(ip: usize) -> bool {
+    let start = trampoline as *const () as usize;
+    // The trampoline is ten instructions; its one call returns inside.
+    ip > start && ip <= start + 64
+}
+
+/// True if `sp` is the untouched result of `init_stack`: the coroutine never
+/// ran, and its data is still in place.
+///
+/// # Safety
+/// `sp` must be the saved stack pointer of a suspended coroutine.
+pub(crate) unsafe fn is_fresh(sp: *mut u8) -> bool {
+    // SAFETY: a suspended coroutine's `sp` points at its continuation word.
+    unsafe { sp.cast::<usize>().read() == trampoline as *const () as usize }
+}
+
+/// Switches from the resumer to the coroutine whose link is at `link` and
+/// whose saved stack pointer is `sp`, passing `arg` and `flag`.
+///
+/// The resumer branches with link (`blr`) to the continuation address found
+/// at `sp`, with `x0` = `arg`, `x1` = `link`, `x2` = `sp` and `x3` = `flag`;
+/// the continuation records the resumer's return address and stack pointer
+/// and moves onto the coroutine's stack.
+///
+/// Returns the word the coroutine passed back and its new saved stack
+/// pointer, or null if it called `switch_final`.
+///
+/// # Safety
+/// `sp` must be the value `init_stack` or the last `switch_in` returned for
+/// this stack, `link` the address of this coroutine's link word (the same
+/// at every switch of the coroutine, and valid for writes until it
+/// finishes), and the coroutine must not be running.
+#[inline(always)]
+pub(crate) unsafe fn switch_in(
+    arg: usize,
+    flag: usize,
+    link: *mut usize,
+    sp: *mut u8,
+) -> (usize, *mut u8) {
+    let value: usize;
+    let new_sp: *mut u8;
+    // SAFETY: the coroutine's stack holds a continuation in the shape
+    // described above; it comes back with `ret` to the address our `blr`
+    // set, with our save area where we left it, after which x19 and x29 are
+    // ours again. Every other register is declared clobbered.
+    unsafe {
+        asm!(
+            // Our save area; its first word is filled by the continuation.
+            "sub sp, sp, #32",
+            "stp x19, x29, [sp, #16]",
+            // The continuation address, at the coroutine's saved sp.
+            "ldr x9, [x2]",
+            "blr x9",
+            // Back: the coroutine returned to us with `ret`.
+            "ldp x19, x29, [sp, #16]",
+            "add sp, sp, #32",
+            inout("x0") arg => value,
+            inout("x1") link => _,
+            inout("x2") sp => new_sp,
+            inout("x3") flag => _,
+            out("x20") _, out("x21") _, out("x22") _, out("x23") _, out("x24") _,
+            out("x25") _, out("x26") _, out("x27") _, out("x28") _,
+            clobber_abi("C"),
+        );
+    }
+    (value, new_sp)
+}
+
+/// Suspends the running coroutine, whose link is at `link`, passing `value`
+/// to its resumer. Returns the word and the flag passed by the next
+/// `switch_in`.
+///
+/// # Safety
+/// Must run on the coroutine's own stack, while it is the running one.
+#[inline(always)]
+pub(crate) unsafe fn switch_out(value: usize, link: *mut usize) -> (usize, usize) {
+    let arg: usize;
+    let flag: usize;
+    // SAFETY: we leave a save area on our stack in the shape `switch_in`
+    // expects, hand its address over in x2, and `ret` to the resumer's
+    // return address found through `link`.
+    unsafe {
+        asm!(
+            // Our save area, continuing at 2 below.
+            "sub sp, sp, #32",
+            "stp x19, x29, [sp, #16]",
+            "adr x9, 2f",
+            "str x9, [sp]",
+            // Our stack pointer, for the resumer to keep.
+            "mov x2, sp",
+            // The resumer's save area and the return address in it.
+            "ldr x9, [x1]",
+            "ldr x30, [x9]",
+            "mov sp, x9",
+            "ret",
+            // Resumed: `switch_in` branched here on the resumer's stack.
+            "2:",
+            "str x30, [sp]",
+            "mov x9, sp",
+            "str x9, [x1]",
+            "ldp x19, x29, [x2, #16]",
+            "add sp, x2, #32",
+            inout("x0") value => arg,
+            inout("x1") link => _,
+            out("x2") _,
+            out("x3") flag,
+            out("x20") _, out("x21") _, out("x22") _, out("x23") _, out("x24") _,
+            out("x25") _, out("x26") _, out("x27") _, out("x28") _,
+            clobber_abi("C"),
+        );
+    }
+    (arg, flag)
+}
+
+/// Leaves the running coroutine for the last time, passing `value` to its
+/// resumer, whose `switch_in` returns a null stack pointer.
+///
+/// # Safety
+/// Must run on the coroutine's own stack, while it is the running one; no
+/// frame on that stack may still own anything that needs dropping.
+#[inline(always)]
+pub(crate) unsafe fn switch_final(value: usize, link: *mut usize) -> ! {
+    // SAFETY: returns to the resumer exactly as `switch_out` does, without
+    // saving a continuation.
+    unsafe {
+        asm!(
+            "ldr x9, [x1]",
+            "ldr x30, [x9]",
+            "mov sp, x9",
+            "mov x2, xzr",
+            "ret",
+            in("x0") value,
+            in("x1") link,
+            options(noreturn),
+        )
+    }
+}
