@@ -184,31 +184,43 @@
 //!
 //! # Supported targets
 //!
-//! | architecture | operating systems |
+//! | backend | where |
 //! | --- | --- |
-//! | x86_64 (System V ABI) | Linux, the BSDs |
+//! | stackful | x86_64 and aarch64, under Linux (tested, aarch64 under emulation), macOS and the BSDs (compiled, not run) |
+//! | stackless | every target with `std` |
 //!
-//! Other targets fail to compile with a clear message.
+//! Both backends are Cargo features, on by default: `stackful` and
+//! `stackless`. Where the stackful backend is missing, the crate still builds,
+//! and naming one of its items fails to compile with a message that names the
+//! target.
 
 #[doc = include_str!("../docs/differences.md")]
 pub mod differences {}
 
 mod current;
 mod error;
+#[cfg(coro_stackful)]
 pub mod foreign;
 mod resume;
+#[cfg(coro_stackful)]
 mod stackful;
+#[cfg(feature = "stackless")]
 pub mod stackless;
 mod status;
+#[cfg(all(feature = "stackful", not(coro_stackful)))]
+mod unsupported;
 
 pub use current::{Handle, MAX_NESTING, is_yieldable, running};
 pub use error::{Error, PanicPayload};
 pub use resume::{IntoIter, Resume, Resumed};
+#[cfg(coro_stackful)]
 pub use stackful::{
     Builder, Coroutine, DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder,
     set_stack_pool_capacity, stack_pool_capacity, suspend,
 };
 pub use status::Status;
+#[cfg(all(feature = "stackful", not(coro_stackful)))]
+pub use unsupported::{Builder, Coroutine, Yielder, foreign, suspend};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

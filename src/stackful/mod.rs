@@ -6,6 +6,7 @@
 //! live in `current`, which it calls on every resume and never bypasses.
 
 pub(crate) mod arch;
+mod os;
 mod overflow;
 mod stack;
 mod unwind;

@@ -31,7 +31,7 @@ use std::mem::{self, MaybeUninit};
 use std::ptr;
 use std::sync::{Once, OnceLock};
 
-use super::stack;
+use super::{os, stack};
 
 /// The actions for `SIGSEGV` and `SIGBUS` found before ours was installed.
 struct Previous([libc::sigaction; 2]);
@@ -43,7 +43,7 @@ unsafe impl Send for Previous {}
 
 static PREVIOUS: OnceLock<Previous> = OnceLock::new();
 
-const SIGNALS: [libc::c_int; 2] = [libc::SIGSEGV, libc::SIGBUS];
+const SIGNALS: [libc::c_int; 2] = os::FAULT_SIGNALS;
 
 /// Installs the handler, once per process.
 pub(crate) fn install() {
@@ -81,7 +81,7 @@ fn empty_action() -> libc::sigaction {
 /// The signal handler. Never returns for a coroutine's overflow.
 extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid `siginfo_t` to an SA_SIGINFO handler.
-    let address = unsafe { (*info).si_addr() } as usize;
+    let address = unsafe { os::fault_address(info) };
     // By the address, not by the current coroutine: code also runs on a
     // coroutine's stack while another is current.
     stack::with_guard_at(address, |name, size| report(name, size));

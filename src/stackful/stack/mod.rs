@@ -80,10 +80,6 @@ impl Stack {
                 "stack size overflows the address space",
             ))
         })?;
-        #[cfg(target_os = "linux")]
-        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK;
-        #[cfg(not(target_os = "linux"))]
-        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
         // SAFETY: an anonymous private mapping at an address the kernel picks
         // touches no existing memory.
         let base = unsafe {
@@ -91,7 +87,7 @@ impl Stack {
                 std::ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                flags,
+                super::os::STACK_MAP_FLAGS,
                 -1,
                 0,
             )
