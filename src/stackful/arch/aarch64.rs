@@ -15,9 +15,9 @@
 //!          | data the backend put here      |  (the body, before it starts)
 //!          +--------------------------------+
 //!          | (padding)                      |  sp + 24
-//!          | data pointer                   |  sp + 16
-//!          | entry function                 |  sp + 8
-//!   sp ->  | address of `trampoline`        |  branched to by the first switch_in
+//!          | address of `trampoline`        |  branched to by the first switch_in
+//!          | data pointer                   |  sp + 8
+//!   sp ->  | entry function                 |
 //!          +--------------------------------+
 //!          |   ... frames of the body ...   |
 //!          +--------------------------------+
@@ -27,17 +27,18 @@
 //! Every save area is 32 bytes, `sp` pointing at its lowest word:
 //!
 //! ```text
-//!   sp + 24   x29 (frame pointer)
-//!   sp + 16   x19
-//!   sp + 8    (unused: keeps sp 16-byte aligned)
-//!   sp + 0    where to continue
+//!   sp + 24   (unused: keeps sp 16-byte aligned)
+//!   sp + 16   where to continue
+//!   sp + 8    x29 (frame pointer)
+//!   sp + 0    x19
 //! ```
 //!
-//! A suspended coroutine's saved stack pointer points at such an area whose
-//! first word is the address to continue at. A resumer inside `switch_in`
-//! leaves one on its own stack too, whose first word the continuation fills
-//! with the resumer's return address (the `lr` its `blr` set); `link` points
-//! at it.
+//! so that one pre-indexed `stp` makes it and one post-indexed `ldp` frees
+//! it. A suspended coroutine's saved stack pointer points at such an area
+//! whose third word is the address to continue at (a fresh stack has the
+//! same shape: see above). A resumer inside `switch_in` leaves one on its own
+//! stack too, whose third word the continuation fills with the resumer's
+//! return address (the `lr` its `blr` set); `link` points at it.
 //!
 //! Only `x19` and `x29` are saved by hand: Rust does not let inline assembly
 //! name them as clobbers (LLVM may use `x19` as a base pointer, `x29` is the
@@ -75,28 +76,31 @@ unsafe extern "C" fn trampoline() {
         // preserved by every callee). DW_CFA_def_cfa_expression (0x0f), 5
         // bytes: DW_OP_breg19 (0x83) 0, DW_OP_deref, DW_OP_plus_uconst 32.
         ".cfi_escape 0x0f, 5, 0x83, 0x00, 0x06, 0x23, 0x20",
-        // The resumer's save area: x29, x19, then its return address.
-        ".cfi_offset x29, -8",
-        ".cfi_offset x19, -16",
-        ".cfi_offset x30, -32",
-        // The resumer's return address into the first word of its area.
-        "str x30, [sp]",
-        // link = the resumer's stack pointer, at that area.
+        // The resumer's save area: x19, x29, then its return address.
+        ".cfi_offset x19, -32",
+        ".cfi_offset x29, -24",
+        ".cfi_offset x30, -16",
+        // The resumer's return address into the third word of its area.
+        "str x30, [sp, #16]",
+        // link = the resumer's stack pointer, the address of that area
+        // (`str` cannot store sp itself: through x9).
         "mov x9, sp",
         "str x9, [x1]",
         // Keep the link's address in a callee-saved register for the CFA
         // expression.
         "mov x19, x1",
-        // The entry function.
-        "ldr x9, [x2, #8]",
+        // x9 = the entry function, from the first word of the fresh stack.
+        "ldr x9, [x2]",
         // Onto our stack, above the three words `init_stack` wrote (16-byte
         // aligned, as the ABI wants at a call).
         "add sp, x2, #32",
-        // Third argument: the data pointer. x0 and x1 are already the first
-        // two.
-        "ldr x2, [x2, #16]",
+        // Third argument: the data pointer, from the second word. x0 and x1
+        // are already the first two.
+        "ldr x2, [x2, #8]",
+        // Call the entry function; lr now points into the trampoline, which
+        // is how the unwinder recognises a coroutine's root.
         "blr x9",
-        // The entry function never returns.
+        // The entry function never returns: trap if it did.
         "brk #0x1",
         ".cfi_endproc",
     )
@@ -116,9 +120,9 @@ pub(crate) unsafe fn init_stack(top: *mut u8, entry: EntryFn, data: *mut u8) -> 
     let sp = ((top as usize & !15) - 32) as *mut usize;
     // SAFETY: the caller promises these three words are writable stack.
     unsafe {
-        sp.write(trampoline as *const () as usize);
-        sp.add(1).write(entry as *const () as usize);
-        sp.add(2).write(data as usize);
+        sp.write(entry as *const () as usize);
+        sp.add(1).write(data as usize);
+        sp.add(2).write(trampoline as *const () as usize);
     }
     sp.cast()
 }
@@ -137,15 +141,16 @@ pub(crate) fn is_root_frame(ip: usize) -> bool {
 /// # Safety
 /// `sp` must be the saved stack pointer of a suspended coroutine.
 pub(crate) unsafe fn is_fresh(sp: *mut u8) -> bool {
-    // SAFETY: a suspended coroutine's `sp` points at its continuation word.
-    unsafe { sp.cast::<usize>().read() == trampoline as *const () as usize }
+    // SAFETY: a suspended coroutine's `sp` points at its save area, whose
+    // third word is its continuation.
+    unsafe { sp.cast::<usize>().add(2).read() == trampoline as *const () as usize }
 }
 
 /// Switches from the resumer to the coroutine whose link is at `link` and
 /// whose saved stack pointer is `sp`, passing `arg` and `flag`.
 ///
 /// The resumer branches with link (`blr`) to the continuation address found
-/// at `sp`, with `x0` = `arg`, `x1` = `link`, `x2` = `sp` and `x3` = `flag`;
+/// in the save area at `sp`, with `x0` = `arg`, `x1` = `link`, `x2` = `sp` and `x3` = `flag`;
 /// the continuation records the resumer's return address and stack pointer
 /// and moves onto the coroutine's stack.
 ///
@@ -172,15 +177,17 @@ pub(crate) unsafe fn switch_in(
     // ours again. Every other register is declared clobbered.
     unsafe {
         asm!(
-            // Our save area; its first word is filled by the continuation.
-            "sub sp, sp, #32",
-            "stp x19, x29, [sp, #16]",
-            // The continuation address, at the coroutine's saved sp.
-            "ldr x9, [x2]",
+            // Our save area (32 bytes, keeping sp 16-byte aligned) with x19
+            // and x29 in its first two words; the continuation fills the
+            // third.
+            "stp x19, x29, [sp, #-32]!",
+            // x9 = the continuation address, in the coroutine's save area.
+            "ldr x9, [x2, #16]",
+            // Branch to it, lr = the next instruction.
             "blr x9",
-            // Back: the coroutine returned to us with `ret`.
-            "ldp x19, x29, [sp, #16]",
-            "add sp, sp, #32",
+            // Back: the coroutine returned to us with `ret`. x19 and x29
+            // back from our area, which is freed.
+            "ldp x19, x29, [sp], #32",
             inout("x0") arg => value,
             inout("x1") link => _,
             inout("x2") sp => new_sp,
@@ -208,24 +215,35 @@ pub(crate) unsafe fn switch_out(value: usize, link: *mut usize) -> (usize, usize
     // return address found through `link`.
     unsafe {
         asm!(
-            // Our save area, continuing at 2 below.
-            "sub sp, sp, #32",
-            "stp x19, x29, [sp, #16]",
+            // Our save area (32 bytes, keeping sp 16-byte aligned) with x19
+            // and x29 in its first two words.
+            "stp x19, x29, [sp, #-32]!",
+            // Where to continue when resumed: label 2 below...
             "adr x9, 2f",
-            "str x9, [sp]",
-            // Our stack pointer, for the resumer to keep.
+            // ...into the area's third word.
+            "str x9, [sp, #16]",
+            // Our stack pointer, for the resumer's switch_in to return.
             "mov x2, sp",
-            // The resumer's save area and the return address in it.
+            // x9 = the resumer's stack pointer, kept in the link.
             "ldr x9, [x1]",
-            "ldr x30, [x9]",
+            // lr = its return address, the third word of its save area.
+            "ldr x30, [x9, #16]",
+            // Onto the resumer's stack...
             "mov sp, x9",
+            // ...and back into its switch_in, just after its `blr`.
             "ret",
-            // Resumed: `switch_in` branched here on the resumer's stack.
+            // Resumed: `switch_in` branched here on the resumer's stack, with
+            // lr its return address and x2 our saved stack pointer.
             "2:",
-            "str x30, [sp]",
+            // The resumer's return address into its area's third word.
+            "str x30, [sp, #16]",
+            // link = the resumer's stack pointer (through x9, as `str`
+            // cannot store sp).
             "mov x9, sp",
             "str x9, [x1]",
-            "ldp x19, x29, [x2, #16]",
+            // Our x19 and x29 back from our save area...
+            "ldp x19, x29, [x2]",
+            // ...and onto our stack, above that area.
             "add sp, x2, #32",
             inout("x0") value => arg,
             inout("x1") link => _,
@@ -251,10 +269,15 @@ pub(crate) unsafe fn switch_final(value: usize, link: *mut usize) -> ! {
     // saving a continuation.
     unsafe {
         asm!(
+            // x9 = the resumer's stack pointer, kept in the link.
             "ldr x9, [x1]",
-            "ldr x30, [x9]",
+            // lr = its return address, the third word of its save area.
+            "ldr x30, [x9, #16]",
+            // Onto the resumer's stack, for good.
             "mov sp, x9",
+            // A null stack pointer tells switch_in the coroutine finished.
             "mov x2, xzr",
+            // Back into the resumer's switch_in; x0 is the value.
             "ret",
             in("x0") value,
             in("x1") link,
