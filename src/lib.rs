@@ -193,16 +193,24 @@
 #[doc = include_str!("../docs/differences.md")]
 pub mod differences {}
 
-mod current;
+mod chain;
 mod error;
 pub mod foreign;
+mod handle;
+mod header;
 mod resume;
+mod shared;
 mod stackful;
 pub mod stackless;
 mod status;
 
-pub use current::{Handle, MAX_NESTING, is_yieldable, running};
+// The header's former path, by which `stackful::stack` and
+// `stackful::unwind` still import it.
+use header as current;
+
+pub use chain::{MAX_NESTING, is_yieldable, running};
 pub use error::{Error, PanicPayload};
+pub use handle::Handle;
 pub use resume::{IntoIter, Resume, Resumed};
 pub use stackful::{
     Builder, Coroutine, DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder,

@@ -55,7 +55,9 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::ptr;
 
-use crate::current::{self, Closing, Entered, Header, Shared, SuspendTypes};
+use crate::chain::{self, Entered};
+use crate::header::{Closing, Header, SuspendTypes};
+use crate::shared::Shared;
 use crate::{Error, Handle, PanicPayload, Resumed, Status};
 pub use exchange::Suspend;
 use frame::{Ending, Frame, Step};
@@ -137,10 +139,10 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// After either, the frame has been dropped and the coroutine is dead.
     #[inline(always)]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
-        let entered = current::enter(&self.header, true)?;
+        let entered = chain::enter(&self.header, true)?;
         match self.frame.resume(&self.header, input) {
             Step::Yield(value) => {
-                current::leave(&self.header, Status::Suspended, entered);
+                chain::leave(&self.header, Status::Suspended, entered);
                 Ok(Resumed::Yield(value))
             }
             Step::Ended(ending) => self.ended(ending, entered),
@@ -181,7 +183,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
                 Err(payload) => Error::Panic(payload),
             }),
         };
-        current::leave(&self.header, Status::Dead, entered);
+        chain::leave(&self.header, Status::Dead, entered);
         if let Some(payload) = unreported {
             payload.discard();
         }
@@ -217,12 +219,12 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         if !self.header.needs_closing()? {
             return Ok(());
         }
-        let entered = current::enter(&self.header, false)?;
+        let entered = chain::enter(&self.header, false)?;
         self.header.set_closing(Closing::Unwind);
         exchange::close(&self.header);
         let dropped = self.drop_frame();
         self.header.set_closing(Closing::No);
-        current::leave(&self.header, Status::Dead, entered);
+        chain::leave(&self.header, Status::Dead, entered);
         dropped.map_err(Error::Panic)
     }
 
