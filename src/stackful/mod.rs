@@ -24,7 +24,7 @@ pub use stack::{
 use crate::chain::{self, Entered};
 use crate::header::{Closing, Header, SuspendTypes};
 use crate::shared::Shared;
-use crate::{Error, Handle, PanicPayload, Resumed, Status};
+use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
 use stack::Stack;
 
 /// A coroutine with its own stack (Lua's `coroutine.create`).
@@ -414,7 +414,52 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     }
 }
 
-crate::resume::impl_shared_traits!(Coroutine);
+// What both backends implement word for word on top of the inherent
+// methods: the `Resume` trait, `Drop` (Lua's close with the result ignored)
+// and `IntoIterator` for generators (Lua's `wrap`, see `IntoIter`). The
+// stackless backend's, in `src/stackless/mod.rs`, are the same.
+
+impl<I, Y, R> Resume<I> for Coroutine<I, Y, R> {
+    type Yield = Y;
+    type Return = R;
+
+    #[inline]
+    fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
+        Coroutine::resume(self, input)
+    }
+
+    fn status(&self) -> Status {
+        Coroutine::status(self)
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        Coroutine::close(self)
+    }
+
+    fn handle(&self) -> Handle {
+        Coroutine::handle(self)
+    }
+}
+
+impl<I, Y, R> Drop for Coroutine<I, Y, R> {
+    fn drop(&mut self) {
+        // Whatever a destructor panicked with was reported by the panic hook;
+        // a drop has nowhere to return it, and dropping the payload must not
+        // panic out of this drop.
+        if let Err(error) = self.close() {
+            error.discard();
+        }
+    }
+}
+
+impl<Y, R> IntoIterator for Coroutine<(), Y, R> {
+    type Item = Y;
+    type IntoIter = IntoIter<Self>;
+
+    fn into_iter(self) -> IntoIter<Self> {
+        IntoIter::new(self)
+    }
+}
 
 impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
