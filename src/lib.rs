@@ -195,7 +195,6 @@ pub mod differences {}
 
 mod chain;
 mod error;
-pub mod foreign;
 mod handle;
 mod header;
 mod resume;
@@ -212,6 +211,7 @@ pub use chain::{MAX_NESTING, is_yieldable, running};
 pub use error::{Error, PanicPayload};
 pub use handle::Handle;
 pub use resume::{IntoIter, Resume, Resumed};
+pub use stackful::foreign;
 pub use stackful::{
     Builder, Coroutine, DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder,
     set_stack_pool_capacity, stack_pool_capacity, suspend,

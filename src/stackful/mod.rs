@@ -6,6 +6,7 @@
 //! live in `chain`, which it calls on every resume and never bypasses.
 
 pub(crate) mod arch;
+pub mod foreign;
 mod overflow;
 mod stack;
 mod unwind;
