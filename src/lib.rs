@@ -197,11 +197,12 @@
 #[doc = include_str!("../docs/differences.md")]
 pub mod differences {}
 
-mod current;
+mod chain;
 mod error;
-#[cfg(coro_stackful)]
-pub mod foreign;
+mod handle;
+mod header;
 mod resume;
+mod shared;
 #[cfg(coro_stackful)]
 mod stackful;
 #[cfg(feature = "stackless")]
@@ -210,9 +211,12 @@ mod status;
 #[cfg(all(feature = "stackful", not(coro_stackful)))]
 mod unsupported;
 
-pub use current::{Handle, MAX_NESTING, is_yieldable, running};
+pub use chain::{MAX_NESTING, is_yieldable, running};
 pub use error::{Error, PanicPayload};
+pub use handle::Handle;
 pub use resume::{IntoIter, Resume, Resumed};
+#[cfg(coro_stackful)]
+pub use stackful::foreign;
 #[cfg(coro_stackful)]
 pub use stackful::{
     Builder, Coroutine, DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder,

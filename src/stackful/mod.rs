@@ -3,9 +3,10 @@
 //! through closures handed to other libraries, even through C frames.
 //!
 //! This module owns the coroutine's stack and its switches; the status rules
-//! live in `current`, which it calls on every resume and never bypasses.
+//! live in `chain`, which it calls on every resume and never bypasses.
 
 pub(crate) mod arch;
+pub mod foreign;
 mod os;
 mod overflow;
 mod stack;
@@ -22,8 +23,10 @@ pub use stack::{
     stack_pool_capacity,
 };
 
-use crate::current::{self, Closing, Entered, Header, Shared, SuspendTypes};
-use crate::{Error, Handle, PanicPayload, Resumed, Status};
+use crate::chain::{self, Entered};
+use crate::header::{Closing, Header, SuspendTypes};
+use crate::shared::Shared;
+use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
 use stack::Stack;
 
 /// A coroutine with its own stack (Lua's `coroutine.create`).
@@ -178,7 +181,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     ///   the panic does not unwind into the caller.
     #[inline(always)]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
-        let entered = current::enter(&self.header, true)?;
+        let entered = chain::enter(&self.header, true)?;
         if std::thread::panicking() {
             return self.resume_panicking(input, entered);
         }
@@ -215,7 +218,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         };
         if !sp.is_null() {
             self.sp = sp;
-            current::leave(&self.header, Status::Suspended, entered);
+            chain::leave(&self.header, Status::Suspended, entered);
             // SAFETY: a suspending coroutine passes the address of its value,
             // which stays put while it is suspended, and never reads it again.
             return Ok(Resumed::Yield(unsafe { (value as *const Y).read() }));
@@ -232,7 +235,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     #[cold]
     #[inline(never)]
     unsafe fn finished(&mut self, value: usize, entered: Entered) -> Result<Resumed<Y, R>, Error> {
-        current::leave(&self.header, Status::Dead, entered);
+        chain::leave(&self.header, Status::Dead, entered);
         // SAFETY: promised by the caller.
         match unsafe { self.finish(value) } {
             Completion::Return(value) => Ok(Resumed::Return(value)),
@@ -324,7 +327,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             .stack
             .as_ref()
             .and_then(|stack| stack.open_reserve(self.sp));
-        let entered = current::enter(&self.header, false)?;
+        let entered = chain::enter(&self.header, false)?;
         self.header.set_resumed_panicking(std::thread::panicking());
         self.header.set_closing(Closing::Unwind);
         // The first caught panic of a value the body yielded while closing;
@@ -364,7 +367,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         };
         self.header.set_closing(Closing::No);
         self.header.set_resumed_panicking(false);
-        current::leave(&self.header, Status::Dead, entered);
+        chain::leave(&self.header, Status::Dead, entered);
         // The body's own end is reported before a late panic, which then
         // goes, now that the chain is restored.
         match (ended, late_panic) {
@@ -388,12 +391,12 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         // With no coroutine current this runs on the thread's own stack, whose
         // overflow is not ours to report; otherwise maybe on a coroutine's,
         // and maybe during thread exit, as in `close`.
-        let _signal_stack = if current::with_current(|header| header.is_some()) {
+        let _signal_stack = if chain::with_current(|header| header.is_some()) {
             overflow::signal_stack_for_close()
         } else {
             None
         };
-        let entered = current::enter(&self.header, false)?;
+        let entered = chain::enter(&self.header, false)?;
         self.header.set_closing(Closing::Unwind);
         let stack = self.stack.take();
         // SAFETY: the body never left the stack, which is still mapped; it is
@@ -403,7 +406,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             stack::give(stack);
         }
         self.header.set_closing(Closing::No);
-        current::leave(&self.header, Status::Dead, entered);
+        chain::leave(&self.header, Status::Dead, entered);
         dropped.map_err(Error::Panic)
     }
 
@@ -413,7 +416,52 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     }
 }
 
-crate::resume::impl_shared_traits!(Coroutine);
+// What both backends implement word for word on top of the inherent
+// methods: the `Resume` trait, `Drop` (Lua's close with the result ignored)
+// and `IntoIterator` for generators (Lua's `wrap`, see `IntoIter`). The
+// stackless backend's, in `src/stackless/mod.rs`, are the same.
+
+impl<I, Y, R> Resume<I> for Coroutine<I, Y, R> {
+    type Yield = Y;
+    type Return = R;
+
+    #[inline]
+    fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
+        Coroutine::resume(self, input)
+    }
+
+    fn status(&self) -> Status {
+        Coroutine::status(self)
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        Coroutine::close(self)
+    }
+
+    fn handle(&self) -> Handle {
+        Coroutine::handle(self)
+    }
+}
+
+impl<I, Y, R> Drop for Coroutine<I, Y, R> {
+    fn drop(&mut self) {
+        // Whatever a destructor panicked with was reported by the panic hook;
+        // a drop has nowhere to return it, and dropping the payload must not
+        // panic out of this drop.
+        if let Err(error) = self.close() {
+            error.discard();
+        }
+    }
+}
+
+impl<Y, R> IntoIterator for Coroutine<(), Y, R> {
+    type Item = Y;
+    type IntoIter = IntoIter<Self>;
+
+    fn into_iter(self) -> IntoIter<Self> {
+        IntoIter::new(self)
+    }
+}
 
 impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -585,7 +633,7 @@ impl<I, Y> fmt::Debug for Yielder<I, Y> {
 /// assert!(matches!(coro::suspend::<(), u32>(1), Err(coro::Error::OutsideCoroutine)));
 /// ```
 pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
-    let (header, link) = current::with_current(|header| {
+    let (header, link) = chain::with_current(|header| {
         let header = header.ok_or(Error::OutsideCoroutine)?;
         if header.stack_top().is_null() || !header.can_suspend() {
             return Err(Error::AcrossBoundary);

@@ -22,7 +22,7 @@ use std::ffi::{c_int, c_void};
 use std::panic;
 
 use super::arch;
-use crate::current::Header;
+use crate::header::Header;
 
 /// The payload of a forced unwind. Private, so a body cannot forge one.
 pub(crate) struct ForcedUnwind;

@@ -22,7 +22,7 @@
 //! null only while the coroutine's own resume polls the frame and nothing has
 //! parked yet (a suspended coroutine has its suspension parked there; a dead
 //! or closing one has `CLOSED`), a nested resume turns null into `NESTED`
-//! (see `current::enter`), and so does a parked suspension's destructor. So a suspension that finds null parks at
+//! (see `chain::enter`), and so does a parked suspension's destructor. So a suspension that finds null parks at
 //! once, and every other case takes the cold path, which asks the thread's
 //! chain whether its coroutine is the running one.
 //!
@@ -43,7 +43,8 @@ use std::task::{Context, Poll};
 
 use super::Yielder;
 use crate::PanicPayload;
-use crate::current::{self, Header, NESTED};
+use crate::chain::{self, NESTED};
+use crate::header::Header;
 
 /// `Header::waiting` after a poll in which two suspensions tried to park.
 const CLASH: *mut () = ptr::without_provenance_mut(1);
@@ -161,7 +162,7 @@ impl<'a, I, Y> Suspend<'a, I, Y> {
             // Parked already: polled again in the same poll.
             return;
         }
-        if waiting == CLOSED || !current::is_current(header) {
+        if waiting == CLOSED || !chain::is_current(header) {
             outside();
         }
         if waiting == NESTED {

@@ -23,7 +23,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::Yielder;
 use super::exchange::{self, Parked};
-use crate::current::Header;
+use crate::header::Header;
 
 /// What one resume of the frame came to.
 pub(super) enum Step<I, Y, R> {

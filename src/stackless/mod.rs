@@ -55,8 +55,10 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::ptr;
 
-use crate::current::{self, Closing, Entered, Header, Shared, SuspendTypes};
-use crate::{Error, Handle, PanicPayload, Resumed, Status};
+use crate::chain::{self, Entered};
+use crate::header::{Closing, Header, SuspendTypes};
+use crate::shared::Shared;
+use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
 pub use exchange::Suspend;
 use frame::{Ending, Frame, Step};
 
@@ -137,10 +139,10 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// After either, the frame has been dropped and the coroutine is dead.
     #[inline(always)]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
-        let entered = current::enter(&self.header, true)?;
+        let entered = chain::enter(&self.header, true)?;
         match self.frame.resume(&self.header, input) {
             Step::Yield(value) => {
-                current::leave(&self.header, Status::Suspended, entered);
+                chain::leave(&self.header, Status::Suspended, entered);
                 Ok(Resumed::Yield(value))
             }
             Step::Ended(ending) => self.ended(ending, entered),
@@ -181,7 +183,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
                 Err(payload) => Error::Panic(payload),
             }),
         };
-        current::leave(&self.header, Status::Dead, entered);
+        chain::leave(&self.header, Status::Dead, entered);
         if let Some(payload) = unreported {
             payload.discard();
         }
@@ -217,12 +219,12 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         if !self.header.needs_closing()? {
             return Ok(());
         }
-        let entered = current::enter(&self.header, false)?;
+        let entered = chain::enter(&self.header, false)?;
         self.header.set_closing(Closing::Unwind);
         exchange::close(&self.header);
         let dropped = self.drop_frame();
         self.header.set_closing(Closing::No);
-        current::leave(&self.header, Status::Dead, entered);
+        chain::leave(&self.header, Status::Dead, entered);
         dropped.map_err(Error::Panic)
     }
 
@@ -232,7 +234,52 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     }
 }
 
-crate::resume::impl_shared_traits!(Coroutine);
+// What both backends implement word for word on top of the inherent
+// methods: the `Resume` trait, `Drop` (Lua's close with the result ignored)
+// and `IntoIterator` for generators (Lua's `wrap`, see `IntoIter`). The
+// stackful backend's, in `src/stackful/mod.rs`, are the same.
+
+impl<I, Y, R> Resume<I> for Coroutine<I, Y, R> {
+    type Yield = Y;
+    type Return = R;
+
+    #[inline]
+    fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
+        Coroutine::resume(self, input)
+    }
+
+    fn status(&self) -> Status {
+        Coroutine::status(self)
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        Coroutine::close(self)
+    }
+
+    fn handle(&self) -> Handle {
+        Coroutine::handle(self)
+    }
+}
+
+impl<I, Y, R> Drop for Coroutine<I, Y, R> {
+    fn drop(&mut self) {
+        // Whatever a destructor panicked with was reported by the panic hook;
+        // a drop has nowhere to return it, and dropping the payload must not
+        // panic out of this drop.
+        if let Err(error) = self.close() {
+            error.discard();
+        }
+    }
+}
+
+impl<Y, R> IntoIterator for Coroutine<(), Y, R> {
+    type Item = Y;
+    type IntoIter = IntoIter<Self>;
+
+    fn into_iter(self) -> IntoIter<Self> {
+        IntoIter::new(self)
+    }
+}
 
 impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -7,8 +7,8 @@
 // 12). Destroying a stackful stack is an unwind, so that panic aborts the
 // process (tests/stackful_close.rs); a stackless frame is dropped without
 // unwinding, so `close` returns `Error::Panic` (the stackless tests). Nor a
-// body that catches the close's unwind (tests/catch_unwind.rs): a stackless
-// close has no unwind to catch.
+// body that catches the close's unwind (tests/stackful_catch_unwind.rs): a
+// stackless close has no unwind to catch.
 
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};

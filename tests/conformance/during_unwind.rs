@@ -3,7 +3,7 @@
 // destructor is an ordinary coroutine and can suspend.
 //
 // Suspending *inside* `std::panic::catch_unwind` (Lua's yieldable `pcall`)
-// is stackful-only: tests/catch_unwind.rs.
+// is stackful-only: tests/stackful_catch_unwind.rs.
 
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
@@ -39,7 +39,7 @@ impl Drop for SeesPanic {
 // Lua scenario 13, without suspending inside the `pcall`: a panic caught by
 // `catch_unwind` inside the body stays there; a destructor between sees the
 // panic; the body goes on, suspends and returns. (Suspending inside the
-// `catch_unwind` is stackful-only: tests/catch_unwind.rs.)
+// `catch_unwind` is stackful-only: tests/stackful_catch_unwind.rs.)
 #[test]
 fn panic_caught_inside_the_body() {
     let log: Rc<RefCell<Vec<String>>> = Rc::default();

@@ -332,7 +332,7 @@ fn ids_are_unique_across_threads() {
 }
 
 // `Debug` of a handle shows the id and the status (names, which only
-// `coro::Builder` gives, are checked in tests/builder.rs).
+// `coro::Builder` gives, are checked in tests/stackful_builder.rs).
 #[test]
 fn handle_debug() {
     let mut co = coroutine!((), (), (); |y, ()| suspend!(y, ()));

@@ -35,7 +35,7 @@ pub(crate) use registry::with_guard_at;
 pub(crate) use valgrind::make_writable;
 
 use crate::Error;
-use crate::current::Header;
+use crate::header::Header;
 
 /// The stack size a coroutine gets unless its builder says otherwise: 256 KiB.
 pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;

@@ -27,7 +27,7 @@ use std::cell::Cell;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::current::Header;
+use crate::header::Header;
 
 /// One mapped stack of this thread.
 pub(super) struct Record {

@@ -63,7 +63,7 @@ use std::any::Any;
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::current;
+use crate::chain;
 
 thread_local! {
     /// The parked unwind of foreign code called from a thread's own stack.
@@ -73,7 +73,7 @@ thread_local! {
 /// Replaces the parked unwind of the running coroutine (or of the thread's
 /// own stack) with `payload`, returning the one there was.
 fn swap_pending(payload: Option<Box<dyn Any + Send>>) -> Option<Box<dyn Any + Send>> {
-    current::with_current(|header| match header {
+    chain::with_current(|header| match header {
         Some(header) => header.swap_pending_unwind(payload),
         None => MAIN_PENDING.with(|pending| pending.replace(payload)),
     })

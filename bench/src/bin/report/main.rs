@@ -1,0 +1,168 @@
+//! A benchmark report without criterion, in about a minute and a half:
+//!
+//! ```text
+//! cargo run --release -p bench --bin report [-- --quick] [-- --svg PATH]
+//! ```
+//!
+//! Times each operation of every peer with its own loops (a warm-up, then
+//! samples of a fixed number of iterations, taken in turn from every peer of
+//! a table so that a noisy moment of the machine hits them all alike, and
+//! reports the median), measures the memory of a suspended coroutine of each
+//! peer in a fresh child process, and prints it all as markdown tables with
+//! the machine they ran on. An SVG bar chart of the timings goes to `--svg
+//! PATH` (default `target/coro-bench.svg`). `--quick` takes fewer, shorter
+//! samples, for a run of about 15 seconds. Progress goes to stderr.
+//!
+//! To add a peer: give it a module in the `bench` library, then entries in
+//! [`ROUND_TRIPS`], [`CREATES`] and [`FOOTPRINTS`](memory::FOOTPRINTS).
+//!
+//! Each table has its own file: the round trips (`round_trips.rs`), the
+//! creates (`creates.rs`), the scaling with many live coroutines
+//! (`scaling.rs`) and the memory per coroutine (`memory.rs`, with the
+//! counting allocator behind it). What they share: the peers' kinds and the
+//! reference rows' names (`peer.rs`), the timing loops and their sampling
+//! (`timing.rs`), the markdown output (`output.rs`) and the SVG chart
+//! (`chart.rs`).
+
+mod chart;
+mod creates;
+mod memory;
+mod output;
+mod peer;
+mod round_trips;
+mod scaling;
+mod timing;
+
+use std::env;
+use std::fs;
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bench::plain_call;
+
+use chart::svg_chart;
+use creates::CREATES;
+use memory::{footprint_child, footprints};
+use output::{format_ns, machine, print_timings, revision};
+use round_trips::ROUND_TRIPS;
+use scaling::scaling;
+use timing::{Run, sample, time, time_table};
+
+// ---- settings -------------------------------------------------------------
+
+/// How much sampling a run does.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    /// Samples taken of each operation; the median is reported.
+    pub(crate) samples: usize,
+    /// The target duration of one sample.
+    pub(crate) sample_time: Duration,
+    /// How long each operation runs before it is sampled.
+    pub(crate) warm_up: Duration,
+}
+
+/// The normal run: about a minute and a half on a 2-core VM.
+const NORMAL: Settings = Settings {
+    samples: 31,
+    sample_time: Duration::from_millis(80),
+    warm_up: Duration::from_millis(300),
+};
+
+/// `--quick`: about 15 seconds, for a look rather than a record.
+const QUICK: Settings = Settings {
+    samples: 9,
+    sample_time: Duration::from_millis(20),
+    warm_up: Duration::from_millis(80),
+};
+
+/// Makes the report a child that measures the memory of one peer.
+pub(crate) const FOOTPRINT_FLAG: &str = "--footprint";
+/// Selects [`QUICK`].
+const QUICK_FLAG: &str = "--quick";
+/// Names the SVG chart's file.
+const SVG_FLAG: &str = "--svg";
+/// Where the chart goes without `--svg`.
+const DEFAULT_SVG: &str = "target/coro-bench.svg";
+
+// ---- the report -----------------------------------------------------------
+
+fn main() {
+    let args: Vec<String> = env::args().skip(1).collect();
+    if let [flag, peer] = args.as_slice()
+        && flag == FOOTPRINT_FLAG
+    {
+        return footprint_child(peer);
+    }
+    let mut settings = NORMAL;
+    let mut svg = DEFAULT_SVG.to_string();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            QUICK_FLAG => settings = QUICK,
+            SVG_FLAG => svg = rest.next().expect("--svg takes a path").clone(),
+            other => panic!("unknown argument {other:?}; known: {QUICK_FLAG}, {SVG_FLAG} PATH"),
+        }
+    }
+    let started = Instant::now();
+
+    println!("# Benchmark report\n");
+    println!("Machine: {}\n", machine());
+    println!("coro: {}\n", revision());
+    println!(
+        "Medians of {} samples of about {:?} each, taken in turn from every \
+         row of a table after a warm-up of {:?} each. Ratios are the peer's \
+         time divided by coro's (stackful rows against coro, stackless rows \
+         against coro stackless): above 1 means coro is faster.\n",
+        settings.samples, settings.sample_time, settings.warm_up
+    );
+
+    let baseline = {
+        eprintln!("timing the baseline");
+        let run: Run = Box::new(|n| time(n, || plain_call(black_box(7))));
+        sample(settings, &mut [("baseline", run)])[0]
+    };
+
+    let round_trips = time_table(settings, ROUND_TRIPS);
+    println!("## Resume + suspend round trip\n");
+    print_timings(ROUND_TRIPS, &round_trips);
+    println!(
+        "\nThe Lua rows include Lua's own resume (a `setjmp` each); from Rust, \
+         also mlua's checks and stack moves. The OS-thread row is a futex \
+         wake-up each way and depends on the scheduler, the machine's load \
+         and whether the partner is still spinning: take it as an order of \
+         magnitude."
+    );
+
+    let creates = time_table(settings, CREATES);
+    println!("\n## Create + run to completion (trivial body)\n");
+    print_timings(CREATES, &creates);
+
+    println!("\n## Round trip with many live coroutines, resumed round-robin\n");
+    scaling(settings);
+
+    println!(
+        "\nBaseline: a plain call through a function pointer takes {}.\n",
+        format_ns(baseline.median)
+    );
+
+    println!("## Memory per suspended coroutine\n");
+    footprints();
+
+    let chart = svg_chart(&[
+        ("Resume + suspend round trip", ROUND_TRIPS, &round_trips),
+        ("Create + run to completion", CREATES, &creates),
+    ]);
+    let path = Path::new(&svg);
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).expect("the chart's folder can be made");
+    }
+    fs::write(path, chart).expect("the chart can be written");
+    println!(
+        "\nChart: {} (log scale). Report run time: {:.1} s.",
+        fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display(),
+        started.elapsed().as_secs_f64()
+    );
+}

@@ -1,0 +1,131 @@
+//! The scaling table: coro's round trip, and corosensei's, with more and
+//! more live coroutines resumed round-robin.
+
+use std::fs;
+
+use bench::{coro_peer, coro_stackless_peer, corosensei_peer};
+
+use crate::Settings;
+use crate::output::{cell, format_timed, group_digits, print_table, ratio};
+use crate::timing::{Run, sample, time};
+
+/// How many coroutines are alive in the scaling table.
+const LIVE_COUNTS: &[usize] = &[1, 1_000, 10_000, 30_000, 100_000, 1_000_000];
+
+/// The most live corosensei coroutines the scaling table sets up.
+const PEER_LIVE_MAX: usize = 10_000;
+
+/// `n` counters made by `make`, each resumed once, then resumed round-robin
+/// by `step` (a function item, so that it is inlined as in the other
+/// tables).
+fn ring<C, S>(n: usize, make: impl Fn() -> C, step: S) -> Run
+where
+    C: 'static,
+    S: Fn(&mut C) -> u64 + 'static,
+{
+    let mut ring = bench::started(n, make, &step);
+    let mut next = 0;
+    Box::new(move |iters| {
+        time(iters, || {
+            let i = step(&mut ring[next]);
+            next += 1;
+            if next == ring.len() {
+                next = 0;
+            }
+            i
+        })
+    })
+}
+
+/// `n` started stackful counters, resumed round-robin.
+fn stackful_ring(n: usize) -> Run {
+    ring(n, coro_peer::counter, coro_peer::step)
+}
+
+/// `n` started corosensei counters, resumed round-robin.
+fn corosensei_ring(n: usize) -> Run {
+    ring(n, corosensei_peer::counter, corosensei_peer::step)
+}
+
+/// `n` started stackless counters, resumed round-robin.
+fn stackless_ring(n: usize) -> Run {
+    ring(n, coro_stackless_peer::counter, coro_stackless_peer::step)
+}
+
+/// The largest number of guarded stacks that fit under `vm.max_map_count`
+/// (two mappings each), leaving room for what the process already maps.
+fn stack_limit() -> (usize, usize) {
+    let max_maps: usize = fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(65_530);
+    let mapped = fs::read_to_string("/proc/self/maps").map_or(0, |maps| maps.lines().count());
+    (max_maps, max_maps.saturating_sub(mapped + 1_000) / 2)
+}
+
+/// Times coro's round trip with more and more live coroutines, and prints
+/// the table.
+pub(crate) fn scaling(settings: Settings) {
+    let (max_maps, fit) = stack_limit();
+    let mut rows = Vec::new();
+    for &n in LIVE_COUNTS {
+        // Both stackful rings are alive at once, and both need mappings.
+        let with_peer = n <= PEER_LIVE_MAX && 2 * n <= fit;
+        let mut runs: Vec<(&str, Run)> = Vec::new();
+        if n <= fit {
+            eprintln!("setting up {n} stackful coroutines");
+            runs.push(("stackful", stackful_ring(n)));
+        }
+        if with_peer {
+            eprintln!("setting up {n} corosensei coroutines");
+            runs.push(("corosensei", corosensei_ring(n)));
+        }
+        eprintln!("setting up {n} stackless coroutines");
+        runs.push(("stackless", stackless_ring(n)));
+        let timed = sample(settings, &mut runs);
+        let (stackful, peer, stackless) = match timed.as_slice() {
+            [full, peer, less] => (Some(*full), Some(*peer), *less),
+            [full, less] => (Some(*full), None, *less),
+            [less] => (None, None, *less),
+            _ => unreachable!("one to three runs"),
+        };
+        rows.push((n, stackful, peer, stackless));
+    }
+    let first = rows[0];
+    let header = [
+        "live coroutines",
+        "coro stackful",
+        "vs 1 live",
+        "corosensei",
+        "ratio",
+        "coro stackless",
+        "vs 1 live",
+    ]
+    .map(String::from);
+    let table = rows.iter().map(|&(n, stackful, peer, stackless)| {
+        vec![
+            group_digits(n),
+            stackful.map_or_else(|| "— (over vm.max_map_count)".to_string(), format_timed),
+            cell(
+                stackful.zip(first.1).map(|(t, one)| t.median / one.median),
+                ratio,
+            ),
+            peer.map_or_else(|| "—".to_string(), format_timed),
+            cell(peer.zip(stackful).map(|(p, t)| p.median / t.median), |r| {
+                format!("{} × coro", ratio(r))
+            }),
+            format_timed(stackless),
+            ratio(stackless.median / first.3.median),
+        ]
+    });
+    print_table(&header, table);
+    println!(
+        "\nStackful coroutines need two mappings each (stack and guard page); \
+         this machine's vm.max_map_count of {max_maps} fits about {} of them \
+         here, so the stackful column stops there. corosensei's column (its \
+         default stacks, which need mappings too) stops at {}. The coroutines \
+         are resumed in creation order, which is also address order.",
+        group_digits(fit),
+        group_digits(PEER_LIVE_MAX.min(fit / 2))
+    );
+}

@@ -1,0 +1,195 @@
+//! Each thread's chain of active coroutines: `running()`, `is_yieldable()`,
+//! the `Running`/`Normal` bookkeeping and the nesting limit.
+//!
+//! Every coroutine's [`Header`] keeps its status, and while the coroutine is
+//! active its place in the chain (see [`header`](crate::header)). This
+//! module owns the rules of the status machine; the backends call [`enter`]
+//! before they switch into a coroutine and [`leave`] when control comes
+//! back, and never set a status themselves except through [`leave`].
+//!
+//! The chain is intrusive: the thread-local [`CHAIN`] points at the running
+//! coroutine's header, each active header knows its place in the chain, and
+//! each resume keeps the coroutine it displaced in a local ([`Entered`]) until
+//! it gives the thread back. No list is allocated, and a resume from the
+//! thread's own stack costs a few loads and stores. `Normal` is never stored:
+//! an active coroutine that is not the running one is normal.
+
+use std::cell::Cell;
+use std::ptr;
+use std::rc::Rc;
+
+use crate::header::{DEAD, Header, SUSPENDED};
+use crate::shared::Shared;
+use crate::{Error, Handle, Status};
+
+/// The longest chain of coroutines a thread may have active at once (Lua's
+/// `LUAI_MAXCCALLS`).
+///
+/// The 200th nested coroutine runs; resuming a 201st fails with
+/// [`Error::TooDeep`] ("C stack overflow") and leaves it suspended. The
+/// thread's own stack is not counted.
+pub const MAX_NESTING: usize = 200;
+
+/// A thread's chain of active coroutines.
+struct Chain {
+    /// The header of the running coroutine; null on the thread's own stack.
+    current: Cell<*const Header>,
+}
+
+thread_local! {
+    static CHAIN: Chain = const {
+        Chain {
+            current: Cell::new(ptr::null()),
+        }
+    };
+}
+
+/// What [`enter`] displaced, for [`leave`] to put back: the thread's running
+/// coroutine before the resume.
+///
+/// The resume keeps it in a local (a register or its own stack frame) rather
+/// than in the header, so giving the thread back reads nothing that the
+/// switch into the coroutine has just written.
+#[derive(Clone, Copy)]
+#[must_use = "the chain must be restored with `leave`"]
+pub(crate) struct Entered {
+    resumer: *const Header,
+}
+
+/// Makes `header` this thread's running coroutine, after checking that it may
+/// run: it must be suspended, and (when `limited`) the chain must stay within
+/// [`MAX_NESTING`]. The resumer, if a coroutine, now reads `Normal`.
+///
+/// On error nothing has changed.
+///
+/// Takes the coroutine's own `Shared` rather than a `&Header`: the chain
+/// keeps its pointer, whose provenance covers the whole `Rc` allocation, so
+/// that [`running`] may reach the counts in front of the header through it.
+#[inline(always)]
+pub(crate) fn enter(shared: &Shared, limited: bool) -> Result<Entered, Error> {
+    let raw = shared.as_ptr();
+    // SAFETY: the header lives as long as the count `shared` owns.
+    let header = unsafe { &*raw };
+    if header.state.get() != SUSPENDED {
+        return Err(refusal(header));
+    }
+    CHAIN.with(|chain| {
+        let resumer = chain.current.get();
+        // Resumed from the thread's own stack, the coroutine is the chain's
+        // first; only a nested resume has a length to check.
+        let depth = if resumer.is_null() {
+            1
+        } else {
+            nested_depth(resumer, limited)?
+        };
+        header.state.set(depth);
+        chain.current.set(raw);
+        Ok(Entered { resumer })
+    })
+}
+
+/// The chain's length once a coroutine resumed by `resumer`, the running
+/// one, has joined it; tells the resumer it is no longer the running one.
+#[inline(always)]
+fn nested_depth(resumer: *const Header, limited: bool) -> Result<u32, Error> {
+    // SAFETY: the chain's current header is alive while its coroutine runs.
+    let resumer = unsafe { &*resumer };
+    let depth = resumer.state.get();
+    if limited && depth as usize >= MAX_NESTING {
+        return Err(Error::TooDeep);
+    }
+    // A stackless resumer being polled, with no suspension parked yet,
+    // stops counting on being the running one (see `stackless::exchange`).
+    if resumer.waiting.get().is_null() {
+        resumer.waiting.set(NESTED);
+    }
+    Ok(depth + 1)
+}
+
+/// `Header::waiting` of a coroutine that resumed another while its frame was
+/// being polled and before any suspension parked: a suspension that tries to
+/// park must first check that its coroutine is the running one again. (Also
+/// left, unread, in the header of a stackful coroutine that nests others.)
+pub(crate) const NESTED: *mut () = ptr::without_provenance_mut(3);
+
+/// Why a coroutine that is not suspended cannot be resumed.
+#[cold]
+fn refusal(header: &Header) -> Error {
+    match header.state.get() {
+        DEAD => Error::Dead,
+        _ => Error::NotSuspended,
+    }
+}
+
+/// Gives the thread back to the coroutine's resumer after it suspended
+/// (`status` is `Suspended`) or finished (`Dead`), with what [`enter`]
+/// returned.
+#[inline(always)]
+pub(crate) fn leave(header: &Header, status: Status, entered: Entered) {
+    header.state.set(match status {
+        Status::Suspended => SUSPENDED,
+        Status::Dead => DEAD,
+        Status::Running | Status::Normal => unreachable!("a coroutine leaves suspended or dead"),
+    });
+    CHAIN.with(|chain| chain.current.set(entered.resumer));
+}
+
+/// True if `header` is the running coroutine's.
+#[inline]
+pub(crate) fn is_current(header: &Header) -> bool {
+    CHAIN.with(|chain| ptr::eq(chain.current.get(), header))
+}
+
+/// Calls `f` with the running coroutine's header, or `None` on the thread's
+/// own stack.
+#[inline]
+pub(crate) fn with_current<T>(f: impl FnOnce(Option<&Header>) -> T) -> T {
+    // SAFETY: a non-null current header is alive (see `enter`), and the reference
+    // does not outlive this call, during which the coroutine stays running.
+    CHAIN.with(|chain| f(unsafe { chain.current.get().as_ref() }))
+}
+
+/// A handle to the running coroutine (Lua's `coroutine.running`), or `None`
+/// on a thread's own stack.
+///
+/// ```
+/// assert!(coro::running().is_none());
+/// let mut co = coro::Coroutine::<(), (), bool>::new(|_, ()| {
+///     let me = coro::running().unwrap();
+///     me.status() == coro::Status::Running
+/// });
+/// let id = co.handle().id();
+/// assert_eq!(co.resume(()).unwrap(), coro::Resumed::Return(true));
+/// assert_ne!(id, 0);
+/// ```
+pub fn running() -> Option<Handle> {
+    CHAIN.with(|chain| {
+        let header = chain.current.get();
+        if header.is_null() {
+            return None;
+        }
+        // SAFETY: the chain's current is the pointer of a coroutine's
+        // `Shared` (see `enter`), from `Rc::into_raw`, and its allocation is
+        // alive while the coroutine runs; we add the strong count that the
+        // new `Rc` will own.
+        Some(Handle(unsafe {
+            Rc::increment_strong_count(header);
+            Rc::from_raw(header)
+        }))
+    })
+}
+
+/// True exactly where the free [`suspend`](crate::suspend) could suspend
+/// (Lua's `coroutine.isyieldable`): inside a running stackful coroutine that
+/// is not being closed or unwound by a panic. False on a thread's own stack
+/// and in a stackless body's synchronous code.
+///
+/// ```
+/// assert!(!coro::is_yieldable());
+/// let mut co = coro::Coroutine::<(), (), bool>::new(|_, ()| coro::is_yieldable());
+/// assert_eq!(co.resume(()).unwrap().returned(), Some(true));
+/// ```
+#[inline]
+pub fn is_yieldable() -> bool {
+    with_current(|header| header.is_some_and(|h| !h.stack_top.is_null() && h.can_suspend()))
+}

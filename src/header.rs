@@ -1,0 +1,271 @@
+//! The header every coroutine has, of either backend: its status, how far a
+//! `close` has got, the words its backend's switch goes through, and what
+//! the free `suspend` and handles need to know (the types it was created
+//! with, its id and name).
+//!
+//! Every coroutine, of either backend, has one [`Header`] behind an `Rc`,
+//! shared with its [`Handle`](crate::Handle)s: the coroutine holds it as a
+//! [`Shared`], a handle as a plain `Rc`. The status lives here, but the rules
+//! of the status machine are the chain's (see [`chain`](crate::chain)): only
+//! [`enter`](crate::chain::enter) and [`leave`](crate::chain::leave) change
+//! it.
+//!
+//! Coroutine ids are made here too, one for each new header.
+
+use std::any::{Any, TypeId};
+use std::cell::Cell;
+use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::chain::is_current;
+use crate::shared::Shared;
+use crate::{Error, Status};
+
+/// Source of coroutine ids: unique in the process, never reused. Threads
+/// take them in blocks of [`ID_BLOCK`], so that creating a coroutine costs
+/// no atomic operation but once per block.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// How many ids a thread takes from [`NEXT_ID`] at a time.
+const ID_BLOCK: u64 = 1024;
+
+thread_local! {
+    /// This thread's block of ids: the next one to hand out, and the end.
+    static IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// A fresh coroutine id.
+#[inline]
+fn next_id() -> u64 {
+    IDS.with(|ids| {
+        let (mut next, mut end) = ids.get();
+        if next == end {
+            next = NEXT_ID.fetch_add(ID_BLOCK, Ordering::Relaxed);
+            end = next + ID_BLOCK;
+        }
+        ids.set((next + 1, end));
+        next
+    })
+}
+
+/// The types a coroutine was created with, for the typed free `suspend`.
+/// (Read only by the stackful backend's free `suspend`.)
+#[cfg_attr(not(coro_stackful), allow(dead_code))]
+pub(crate) struct SuspendTypes {
+    pub(crate) input: TypeId,
+    pub(crate) input_name: &'static str,
+    pub(crate) yield_: TypeId,
+    pub(crate) yield_name: &'static str,
+}
+
+impl SuspendTypes {
+    pub(crate) fn of<I: 'static, Y: 'static>() -> SuspendTypes {
+        SuspendTypes {
+            input: TypeId::of::<I>(),
+            input_name: std::any::type_name::<I>(),
+            yield_: TypeId::of::<Y>(),
+            yield_name: std::any::type_name::<Y>(),
+        }
+    }
+}
+
+/// How far `close` has got with a coroutine.
+///
+/// `close` switches into the coroutine with no input; the pending suspension
+/// reads this to learn what to do instead of returning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Closing {
+    /// Not being closed.
+    No,
+    /// Being closed: unwind the stack.
+    Unwind,
+    /// Being closed, and the body caught the unwind and tried to suspend:
+    /// that suspension must fail. (Stackful only.)
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    Refuse,
+}
+
+/// What every coroutine shares with its handles.
+///
+/// Invariants: `state` is the coroutine's place in the thread's chain (at
+/// least 1) exactly while it is active (it reads `Running`, or `Normal` when
+/// it is not also the chain's current one), and changes only through
+/// [`enter`](crate::chain::enter) and [`leave`](crate::chain::leave).
+///
+/// The fields every resume reads come first, in the order given, so that
+/// they share a cache line: with thousands of coroutines resumed in turn,
+/// each one's header is a cache miss.
+///
+/// The chain reads and writes `state`, `waiting` and `stack_top` directly,
+/// and handles compare `id`: those fields are visible to the crate. The
+/// backends go through the methods.
+#[repr(C)]
+pub(crate) struct Header {
+    /// The status and, while active, the depth in one word, so that a resume
+    /// checks and sets both with one load and one store: [`SUSPENDED`],
+    /// [`DEAD`], or while the coroutine is active, how many coroutines are
+    /// active in the thread's chain up to and including this one (1 when the
+    /// thread's own stack resumed it).
+    pub(crate) state: Cell<u32>,
+    /// How far `close` has got; suspension is refused while it runs.
+    closing: Cell<Closing>,
+    /// Whether a panic was already unwinding the thread when this coroutine
+    /// was resumed: then `thread::panicking()` says nothing about the
+    /// coroutine's own stack. Set only for the length of such a resume, so
+    /// the ordinary resume never stores it.
+    resumed_panicking: Cell<bool>,
+    /// A stackful coroutine's link: the resumer's stack pointer while the
+    /// coroutine runs, written and read by the context switch (see
+    /// `stackful::arch`). Here rather than on the coroutine's stack, so
+    /// that a resume touches one cache line fewer.
+    link: Cell<usize>,
+    /// A stackless coroutine's parked suspension, through which its resume
+    /// takes the value suspended with and hands over the next input; null or
+    /// a marker otherwise (see `stackless::exchange`).
+    pub(crate) waiting: Cell<*mut ()>,
+    /// Top of the stack of a stackful coroutine (the mapping's; its body
+    /// starts a little lower, see `stack::colored_top`); null for a
+    /// stackless one, where the free `suspend` cannot work.
+    pub(crate) stack_top: *mut u8,
+    /// Process-unique id, for `Handle::id` and equality.
+    pub(crate) id: u64,
+    /// The name given to the builder, for debugging and overflow reports.
+    name: Option<Box<str>>,
+    /// The input and yield types, for the free `suspend`'s check.
+    types: fn() -> SuspendTypes,
+    /// An unwind caught by `foreign::callback`, to be continued by the
+    /// enclosing `foreign::call` once the foreign code has returned.
+    pending_unwind: Cell<Option<Box<dyn Any + Send>>>,
+}
+
+impl Header {
+    /// A fresh header, suspended, owned by the `Shared` returned.
+    pub(crate) fn shared(
+        name: Option<Box<str>>,
+        stack_top: *mut u8,
+        types: fn() -> SuspendTypes,
+    ) -> Shared {
+        Shared::new(Header {
+            id: next_id(),
+            name,
+            state: Cell::new(SUSPENDED),
+            closing: Cell::new(Closing::No),
+            resumed_panicking: Cell::new(false),
+            link: Cell::new(0),
+            stack_top,
+            types,
+            waiting: Cell::new(ptr::null_mut()),
+            pending_unwind: Cell::new(None),
+        })
+    }
+
+    #[inline]
+    pub(crate) fn status(&self) -> Status {
+        match self.state.get() {
+            SUSPENDED => Status::Suspended,
+            DEAD => Status::Dead,
+            _ if is_current(self) => Status::Running,
+            _ => Status::Normal,
+        }
+    }
+
+    /// What `close` has to do: `Ok(true)` for a suspended coroutine, `Ok(false)`
+    /// for a dead one (closing it again does nothing).
+    pub(crate) fn needs_closing(&self) -> Result<bool, Error> {
+        match self.state.get() {
+            SUSPENDED => Ok(true),
+            DEAD => Ok(false),
+            // Unreachable through the safe API: an active coroutine is
+            // borrowed by its resumer.
+            _ => Err(Error::NotSuspended),
+        }
+    }
+
+    /// Records whether the thread was panicking when the coroutine was
+    /// resumed (see [`unwinding`](Self::unwinding)). False except during such
+    /// a resume.
+    #[inline]
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn set_resumed_panicking(&self, panicking: bool) {
+        self.resumed_panicking.set(panicking);
+    }
+
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The address of the link word, for the context switch.
+    #[inline(always)]
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn link(&self) -> *mut usize {
+        self.link.as_ptr()
+    }
+
+    #[inline]
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn stack_top(&self) -> *mut u8 {
+        self.stack_top
+    }
+
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn types(&self) -> SuspendTypes {
+        (self.types)()
+    }
+
+    /// A stackless coroutine's parked suspension, or null or a marker.
+    #[inline]
+    pub(crate) fn waiting(&self) -> *mut () {
+        self.waiting.get()
+    }
+
+    #[inline]
+    pub(crate) fn set_waiting(&self, waiting: *mut ()) {
+        self.waiting.set(waiting);
+    }
+
+    /// Takes or replaces the unwind waiting for `foreign::call`.
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn swap_pending_unwind(
+        &self,
+        payload: Option<Box<dyn Any + Send>>,
+    ) -> Option<Box<dyn Any + Send>> {
+        self.pending_unwind.replace(payload)
+    }
+
+    /// How far `close` has got with this coroutine.
+    #[inline]
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn closing(&self) -> Closing {
+        self.closing.get()
+    }
+
+    #[inline]
+    pub(crate) fn set_closing(&self, closing: Closing) {
+        self.closing.set(closing);
+    }
+
+    /// True if code running on this coroutine may suspend now: not while it
+    /// is being closed, nor while a panic unwinds its stack.
+    #[inline]
+    pub(crate) fn can_suspend(&self) -> bool {
+        self.closing.get() == Closing::No && !self.unwinding()
+    }
+
+    /// True if a panic may be unwinding this coroutine's own stack: the
+    /// thread is panicking, and was not when the coroutine was resumed.
+    /// Suspending then would freeze the unwind and carry the thread's panic
+    /// count into the resumer.
+    ///
+    /// A coroutine resumed by a destructor during an unwind cannot tell a
+    /// second panic of its own from the one already under way, and is
+    /// allowed to suspend.
+    #[inline]
+    pub(crate) fn unwinding(&self) -> bool {
+        std::thread::panicking() && !self.resumed_panicking.get()
+    }
+}
+
+/// `Header::state` of a suspended coroutine.
+pub(crate) const SUSPENDED: u32 = 0;
+/// `Header::state` of a dead coroutine.
+pub(crate) const DEAD: u32 = u32::MAX;
