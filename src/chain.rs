@@ -193,3 +193,23 @@ pub fn running() -> Option<Handle> {
 pub fn is_yieldable() -> bool {
     with_current(|header| header.is_some_and(|h| !h.stack_top.is_null() && h.can_suspend()))
 }
+
+/// Suspends the running coroutine from plain code (Lua's `coroutine.yield`):
+/// the stackful backend's free suspend. Where coro has no stackful backend
+/// (a target without its context switch, or the `stackful` feature off) no
+/// coroutine can be suspended from plain code, and this only reports why,
+/// with the errors the stackful backend gives in the same places.
+///
+/// # Errors
+/// - [`Error::OutsideCoroutine`] on a thread's own stack;
+/// - [`Error::AcrossBoundary`] inside a (stackless) coroutine.
+///
+/// `value` is dropped.
+#[cfg(not(coro_stackful))]
+pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
+    drop(value);
+    with_current(|header| match header {
+        None => Err(Error::OutsideCoroutine),
+        Some(_) => Err(Error::AcrossBoundary),
+    })
+}

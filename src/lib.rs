@@ -211,6 +211,8 @@ mod status;
 #[cfg(all(feature = "stackful", not(coro_stackful)))]
 mod unsupported;
 
+#[cfg(not(coro_stackful))]
+pub use chain::suspend;
 pub use chain::{MAX_NESTING, is_yieldable, running};
 pub use error::{Error, PanicPayload};
 pub use handle::Handle;
@@ -224,7 +226,7 @@ pub use stackful::{
 };
 pub use status::Status;
 #[cfg(all(feature = "stackful", not(coro_stackful)))]
-pub use unsupported::{Builder, Coroutine, Yielder, foreign, suspend};
+pub use unsupported::{Builder, Coroutine, Yielder, foreign};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -25,14 +25,6 @@ pub type Yielder<I = (), Y = ()> = <ThisTarget as StackfulBackend<fn(I) -> Y>>::
 #[derive(Debug)]
 pub enum Builder_ {}
 
-/// The free suspend: not on this target.
-pub fn suspend<I, Y>(_value: Y) -> Result<I, crate::Error>
-where
-    ThisTarget: StackfulBackend<fn(Y) -> I>,
-{
-    unreachable!("no type implements StackfulBackend")
-}
-
 /// Calling foreign code around coroutines: not on this target.
 pub mod foreign {
     use super::{StackfulBackend, ThisTarget};

@@ -7,6 +7,9 @@
 //! a stackless body's synchronous code cannot suspend anything, not even a
 //! stackful coroutine that is resuming it.
 
+// Only where coro builds its stackful backend (x86_64 and aarch64 Unix).
+#![cfg(coro_stackful)]
+
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::rc::Rc;

@@ -16,8 +16,10 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+#[cfg(coro_stackful)]
+use coro::Coroutine;
 use coro::stackless::{self, Yielder};
-use coro::{Coroutine, Error, Resumed, Status};
+use coro::{Error, Resumed, Status};
 
 /// A panic payload whose destructor panics (with an ordinary `&str`).
 struct Nasty(&'static str);
@@ -60,10 +62,13 @@ fn assert_chain_restored() {
         coro::running().is_none(),
         "the chain still names a coroutine"
     );
-    let mut probe = Coroutine::<(), (), bool>::new(|_, ()| {
-        coro::running().is_some_and(|me| me.status() == Status::Running)
-    });
-    assert_eq!(probe.resume(()).unwrap(), Resumed::Return(true));
+    #[cfg(coro_stackful)]
+    {
+        let mut probe = Coroutine::<(), (), bool>::new(|_, ()| {
+            coro::running().is_some_and(|me| me.status() == Status::Running)
+        });
+        assert_eq!(probe.resume(()).unwrap(), Resumed::Return(true));
+    }
     let mut probe = stackless::Coroutine::new(|_: Yielder<(), ()>, ()| async {
         coro::running().is_some_and(|me| me.status() == Status::Running)
     });
@@ -129,6 +134,7 @@ fn stackless_return_then_a_frame_and_a_value_whose_drops_panic() {
 // While closing, a stackful body catches the unwind and suspends twice more
 // with values whose drops panic: close reports the first, and the second
 // payload goes without leaving `close` while the coroutine is entered.
+#[cfg(coro_stackful)]
 #[test]
 fn stackful_close_with_two_late_panics() {
     let mut co = Coroutine::<(), DropsNasty, ()>::new(|y, ()| {
@@ -149,6 +155,7 @@ fn stackful_close_with_two_late_panics() {
 
 // The body's own panic while closing is reported before a late one, which
 // goes once the chain is restored.
+#[cfg(coro_stackful)]
 #[test]
 fn stackful_close_reports_the_bodys_panic_before_a_late_one() {
     let mut co = Coroutine::<(), DropsNasty, ()>::new(|y, ()| {
@@ -168,11 +175,14 @@ fn stackful_close_reports_the_bodys_panic_before_a_late_one() {
 // on both backends.
 #[test]
 fn dropping_a_never_started_coroutine_discards_a_nasty_payload() {
-    let capture = DropsNasty("stackful capture");
-    let co = Coroutine::<(), (), ()>::new(move |_, ()| drop(capture));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| drop(co)));
-    assert!(result.is_ok(), "the drop panicked");
-    assert_chain_restored();
+    #[cfg(coro_stackful)]
+    {
+        let capture = DropsNasty("stackful capture");
+        let co = Coroutine::<(), (), ()>::new(move |_, ()| drop(capture));
+        let result = panic::catch_unwind(AssertUnwindSafe(|| drop(co)));
+        assert!(result.is_ok(), "the drop panicked");
+        assert_chain_restored();
+    }
 
     let capture = DropsNasty("stackless capture");
     let co = stackless::Coroutine::new(move |_: Yielder<(), ()>, ()| async move { drop(capture) });

@@ -3,6 +3,9 @@
 //! the resumer's functions too. (Stackful only: a stackless body runs on its
 //! resumer's stack anyway.)
 
+// Only where coro builds its stackful backend (x86_64 and aarch64 Unix).
+#![cfg(coro_stackful)]
+
 use std::backtrace::Backtrace;
 
 use coro::Coroutine;

@@ -6,6 +6,9 @@
 //! the size the compiler computed). The `Debug` output both backends share is
 //! checked in the conformance suite (tests/conformance/status.rs).
 
+// Only where coro builds its stackful backend (x86_64 and aarch64 Unix).
+#![cfg(coro_stackful)]
+
 mod common;
 
 use std::error::Error as _;

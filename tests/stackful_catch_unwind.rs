@@ -9,6 +9,9 @@
 //! nothing to catch. What both backends share about panics in flight is in
 //! the conformance suite (tests/conformance/during_unwind.rs).
 
+// Only where coro builds its stackful backend (x86_64 and aarch64 Unix).
+#![cfg(coro_stackful)]
+
 mod common;
 
 use std::panic::{self, AssertUnwindSafe};

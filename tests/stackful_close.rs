@@ -9,6 +9,9 @@
 //! share about `close` is in the conformance suite
 //! (tests/conformance/close.rs).
 
+// Only where coro builds its stackful backend (x86_64 and aarch64 Unix).
+#![cfg(coro_stackful)]
+
 mod common;
 
 use coro::{Coroutine, Yielder};

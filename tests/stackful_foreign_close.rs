@@ -2,6 +2,9 @@
 //! callbacks, through `coro::foreign`. (Stackful only: a stackless body
 //! cannot suspend from a C callback at all.)
 
+// Only where coro builds its stackful backend (x86_64 and aarch64 Unix).
+#![cfg(coro_stackful)]
+
 mod common;
 
 use std::cmp::Ordering;

@@ -7,6 +7,9 @@
 //! only suspend from async frames; below C frames it gets exactly Lua's
 //! "attempt to yield across a C-call boundary".
 
+// Only where coro builds its stackful backend (x86_64 and aarch64 Unix).
+#![cfg(coro_stackful)]
+
 use std::cell::Cell;
 use std::cmp::Ordering;
 use std::ffi::{c_int, c_void};

@@ -7,6 +7,9 @@
 //! tests/stackless_*.rs). Where no coroutine runs at all, the free `suspend`
 //! fails the same way for both (tests/conformance/model.rs and status.rs).
 
+// Only where coro builds its stackful backend (x86_64 and aarch64 Unix).
+#![cfg(coro_stackful)]
+
 mod common;
 
 use std::cell::Cell;

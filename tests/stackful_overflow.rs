@@ -12,6 +12,9 @@
 //! Every test here that overflows does so in a child process (the overflow
 //! ends it); the parent checks how it ended.
 
+// Only where coro builds its stackful backend (x86_64 and aarch64 Unix).
+#![cfg(coro_stackful)]
+
 mod common;
 
 use std::cell::RefCell;

@@ -7,6 +7,9 @@
 //! exactly like Lua's `coroutine.yield` under a C function; nothing is
 //! suspended, and the coroutine carries on.
 
+// The free `coro::suspend` is the stackful backend's: only where it is built.
+#![cfg(coro_stackful)]
+
 use std::cell::Cell;
 use std::rc::Rc;
 

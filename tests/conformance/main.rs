@@ -114,6 +114,8 @@ macro_rules! behaviours {
 }
 
 /// The suite against `coro::Coroutine`: a body is a closure on its own stack.
+/// Only where coro builds its stackful backend (see build.rs).
+#[cfg(coro_stackful)]
 mod stackful {
     use coro::{Coroutine, Yielder};
 
