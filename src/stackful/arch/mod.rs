@@ -8,7 +8,10 @@
 //!   it writes;
 //! - `switch_in` (resumer to coroutine), `switch_out` (coroutine back to its
 //!   resumer, to be resumed later) and `switch_final` (coroutine back to its
-//!   resumer for the last time).
+//!   resumer for the last time);
+//! - `is_root_frame` and `is_fresh`, which recognise a coroutine's first
+//!   frame and a stack that never ran;
+//! - `valgrind_request`, Valgrind's client request (or 0 where not written).
 //!
 //! Each switch goes through the coroutine's link, a word that holds the
 //! resumer's stack pointer while the coroutine runs (the backend keeps it in

@@ -225,3 +225,33 @@ pub(crate) unsafe fn switch_final(value: usize, link: *mut usize) -> ! {
         )
     }
 }
+
+/// Issues a Valgrind client request, `args` being the request number and its
+/// arguments as `valgrind.h` lays them out; returns Valgrind's answer, or 0
+/// when not running under Valgrind.
+///
+/// The magic sequence: four rotations of `rdi` by a total of 128 bits, then
+/// `xchg rbx, rbx`. Natively it changes nothing; Valgrind's JIT recognises
+/// it, reads the request through `rax` and answers in `rdx`.
+pub(crate) fn valgrind_request(args: &[usize; 6]) -> usize {
+    let mut result: usize = 0;
+    // SAFETY: the sequence only rotates rdi back to its value and swaps rbx
+    // with itself; under Valgrind it reads `args` (alive across the asm) and
+    // writes rdx.
+    unsafe {
+        asm!(
+            // rdi rotated by 3 + 13 + 61 + 51 = 128 bits: back as it was.
+            "rol rdi, 3",
+            "rol rdi, 13",
+            "rol rdi, 61",
+            "rol rdi, 51",
+            // The request marker: a no-op exchange.
+            "xchg rbx, rbx",
+            in("rax") args.as_ptr(),
+            inout("rdx") result,
+            inout("rdi") 0usize => _,
+            options(nostack, preserves_flags),
+        );
+    }
+    result
+}

@@ -2,81 +2,45 @@
 //! switches between them instead of reporting every one as a wild stack
 //! pointer change.
 //!
-//! Valgrind's client requests are a no-op instruction sequence (four
-//! rotations of `rdi` by a total of 128 bits, then `xchg rbx, rbx`) that its
-//! JIT recognises; on a real CPU they change nothing, so they are always
-//! executed. The request numbers are those of Valgrind's `valgrind.h`.
+//! Valgrind's client requests are a no-op instruction sequence that its JIT
+//! recognises, one per architecture (`arch::valgrind_request`); on a real
+//! CPU they change nothing, so they are always executed. The request numbers
+//! are those of Valgrind's `valgrind.h`.
 
-#[cfg(target_arch = "x86_64")]
-mod imp {
-    use std::arch::asm;
+use crate::stackful::arch;
 
-    const STACK_REGISTER: usize = 0x1501;
-    const STACK_DEREGISTER: usize = 0x1502;
-    /// Memcheck's own requests start at `'M' << 24 | 'C' << 16`; this is
-    /// the second, `MAKE_MEM_UNDEFINED`.
-    const MAKE_MEM_UNDEFINED: usize = 0x4d43_0001;
+const STACK_REGISTER: usize = 0x1501;
+const STACK_DEREGISTER: usize = 0x1502;
+/// Memcheck's own requests start at `'M' << 24 | 'C' << 16`; this is the
+/// second, `MAKE_MEM_UNDEFINED`.
+const MAKE_MEM_UNDEFINED: usize = 0x4d43_0001;
 
-    /// Issues one client request; returns Valgrind's answer, or 0 natively.
-    fn request(code: usize, a1: usize, a2: usize) -> usize {
-        let args: [usize; 6] = [code, a1, a2, 0, 0, 0];
-        let mut result: usize = 0;
-        // SAFETY: the sequence only rotates rdi back to its value and swaps
-        // rbx with itself; under Valgrind it reads `args` (which we keep
-        // alive across the asm) and writes rdx.
-        unsafe {
-            asm!(
-                "rol rdi, 3",
-                "rol rdi, 13",
-                "rol rdi, 61",
-                "rol rdi, 51",
-                "xchg rbx, rbx",
-                in("rax") args.as_ptr(),
-                inout("rdx") result,
-                inout("rdi") 0usize => _,
-                options(nostack, preserves_flags),
-            );
-        }
-        result
-    }
-
-    /// Declares `[low, high)` a stack; returns an id for `deregister`.
-    pub(crate) fn register(low: *mut u8, high: *mut u8) -> usize {
-        request(STACK_REGISTER, low as usize, high as usize)
-    }
-
-    /// Forgets a stack declared by `register`.
-    pub(crate) fn deregister(id: usize) {
-        request(STACK_DEREGISTER, id, 0);
-    }
-
-    /// Tells memcheck that `[low, high)`, part of a stack, may be written.
-    ///
-    /// When a coroutine's frames return, memcheck marks what lay below them
-    /// as inaccessible, and it stays so on a stack that goes back to the
-    /// pool; the next coroutine to take the stack may place its body lower
-    /// than the last one's frames went.
-    pub(crate) fn make_writable(low: *mut u8, high: *mut u8) {
-        request(
-            MAKE_MEM_UNDEFINED,
-            low as usize,
-            high as usize - low as usize,
-        );
-    }
+/// Issues one client request; returns Valgrind's answer, or 0 natively.
+fn request(code: usize, a1: usize, a2: usize) -> usize {
+    let args: [usize; 6] = [code, a1, a2, 0, 0, 0];
+    arch::valgrind_request(&args)
 }
 
-/// Without Valgrind's client requests (they are written for x86_64 only so
-/// far) stacks are not registered, and Valgrind, if used, reports each
-/// switch as a wild stack pointer change.
-#[cfg(not(target_arch = "x86_64"))]
-mod imp {
-    pub(crate) fn register(_low: *mut u8, _high: *mut u8) -> usize {
-        0
-    }
-
-    pub(crate) fn deregister(_id: usize) {}
-
-    pub(crate) fn make_writable(_low: *mut u8, _high: *mut u8) {}
+/// Declares `[low, high)` a stack; returns an id for `deregister`.
+pub(crate) fn register(low: *mut u8, high: *mut u8) -> usize {
+    request(STACK_REGISTER, low as usize, high as usize)
 }
 
-pub(crate) use imp::{deregister, make_writable, register};
+/// Forgets a stack declared by `register`.
+pub(crate) fn deregister(id: usize) {
+    request(STACK_DEREGISTER, id, 0);
+}
+
+/// Tells memcheck that `[low, high)`, part of a stack, may be written.
+///
+/// When a coroutine's frames return, memcheck marks what lay below them as
+/// inaccessible, and it stays so on a stack that goes back to the pool; the
+/// next coroutine to take the stack may place its body lower than the last
+/// one's frames went.
+pub(crate) fn make_writable(low: *mut u8, high: *mut u8) {
+    request(
+        MAKE_MEM_UNDEFINED,
+        low as usize,
+        high as usize - low as usize,
+    );
+}
