@@ -14,13 +14,15 @@ use criterion::{Criterion, criterion_group, criterion_main};
 fn round_trip(c: &mut Criterion) {
     let mut group = c.benchmark_group("peers_round_trip");
     let mut co = coro_peer::counter();
-    group.bench_function("coro", |b| b.iter(|| coro_peer::step(black_box(&mut co))));
+    group.bench_function("coro", |b| {
+        b.iter(|| coro_peer::step(black_box(&mut co), black_box(7)))
+    });
     let mut co = generator_peer::counter();
     group.bench_function("generator", |b| {
-        b.iter(|| generator_peer::step(black_box(&mut co)))
+        b.iter(|| generator_peer::step(black_box(&mut co), black_box(7)))
     });
     let co = lua_peer::Counter::new();
-    group.bench_function("Lua 5.4 from Rust", |b| b.iter(|| co.step()));
+    group.bench_function("Lua 5.4 from Rust", |b| b.iter(|| co.step(black_box(7))));
     let lua = lua_peer::Loop::round_trips();
     group.bench_function("Lua 5.4 in Lua", |b| {
         b.iter_custom(|iters| {

@@ -15,11 +15,15 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 /// `n` coroutines made by `make`, each resumed once, and a step that resumes
 /// them in turn (`step` a function item, so that it is inlined as in the
 /// other benches).
-fn ring<C>(n: usize, make: impl Fn() -> C, step: impl Fn(&mut C) -> u64) -> impl FnMut() -> u64 {
+fn ring<C>(
+    n: usize,
+    make: impl Fn() -> C,
+    step: impl Fn(&mut C, u64) -> u64,
+) -> impl FnMut() -> u64 {
     let mut ring = bench::started(n, make, &step);
     let mut next = 0;
     move || {
-        let value = step(black_box(&mut ring[next]));
+        let value = step(black_box(&mut ring[next]), black_box(7));
         next += 1;
         if next == ring.len() {
             next = 0;

@@ -14,10 +14,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 fn round_trip(c: &mut Criterion) {
     let mut group = c.benchmark_group("round_trip");
     let mut co = coro_peer::counter();
-    group.bench_function("coro", |b| b.iter(|| coro_peer::step(black_box(&mut co))));
+    group.bench_function("coro", |b| {
+        b.iter(|| coro_peer::step(black_box(&mut co), black_box(7)))
+    });
     let mut co = corosensei_peer::counter();
     group.bench_function("corosensei", |b| {
-        b.iter(|| corosensei_peer::step(black_box(&mut co)))
+        b.iter(|| corosensei_peer::step(black_box(&mut co), black_box(7)))
     });
     group.finish();
 }

@@ -15,11 +15,11 @@ fn round_trip(c: &mut Criterion) {
     let mut group = c.benchmark_group("stackless_round_trip");
     let mut co = coro_stackless_peer::counter();
     group.bench_function("coro stackless", |b| {
-        b.iter(|| coro_stackless_peer::step(black_box(&mut co)))
+        b.iter(|| coro_stackless_peer::step(black_box(&mut co), black_box(7)))
     });
     let mut co = genawaiter_peer::counter();
     group.bench_function("genawaiter (rc)", |b| {
-        b.iter(|| genawaiter_peer::step(black_box(&mut co)))
+        b.iter(|| genawaiter_peer::step(black_box(&mut co), black_box(7)))
     });
     let mut co = future_peer::counter();
     group.bench_function("hand-written Future", |b| {

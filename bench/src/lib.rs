@@ -3,8 +3,10 @@
 //! same code.
 //!
 //! Every peer offers the same shapes of work:
-//! - a *counter*: a coroutine that loops forever, suspending with 1, 2, 3, …,
-//!   and a `step` that resumes it once (one round trip);
+//! - a *counter*: a coroutine that loops forever, suspending with its
+//!   input plus one, and a `step` that resumes it once with a `u64` and
+//!   returns the `u64` it suspends with (one round trip, a value each way, as
+//!   users resume);
 //! - `create_finish`: make a coroutine with a trivial body and resume it
 //!   until it returns;
 //! - `suspended`: a coroutine that has run once and is parked inside its
@@ -32,11 +34,11 @@ pub fn plain_call(x: u64) -> u64 {
 
 /// `n` coroutines made by `make`, each resumed once with `step`, for the
 /// round trip with many live coroutines.
-pub fn started<C>(n: usize, make: impl Fn() -> C, step: impl Fn(&mut C) -> u64) -> Vec<C> {
+pub fn started<C>(n: usize, make: impl Fn() -> C, step: impl Fn(&mut C, u64) -> u64) -> Vec<C> {
     (0..n)
         .map(|_| {
             let mut co = make();
-            step(&mut co);
+            step(&mut co, 0);
             co
         })
         .collect()
@@ -47,29 +49,28 @@ pub fn started<C>(n: usize, make: impl Fn() -> C, step: impl Fn(&mut C) -> u64) 
 pub mod coro_peer {
     use coro::{Coroutine, Resumed};
 
-    /// A coroutine that suspends with 1, 2, 3, … forever.
-    pub type Counter = Coroutine<(), u64, ()>;
+    /// A coroutine that suspends with its input plus one, forever.
+    pub type Counter = Coroutine<u64, u64, ()>;
 
     /// A fresh counter, not yet started.
     pub fn counter() -> Counter {
-        Coroutine::new(|yielder, ()| {
-            let mut i = 0u64;
+        Coroutine::new(|yielder, mut input: u64| {
             loop {
-                i = i.wrapping_add(1);
-                yielder.suspend(i);
+                input = yielder.suspend(input.wrapping_add(1));
             }
         })
     }
 
-    /// One round trip: resumes the counter and returns what it suspended with.
+    /// One round trip: resumes the counter with `input` and returns what it
+    /// suspended with.
     ///
     /// Every arm moves its payload out, so no drop of the `Result` is left on
     /// the hot path: with `other => panic!(..)`, rustc can leave an
     /// out-of-line `drop_in_place::<Result<Resumed<_, _>, Error>>` call in
     /// the loop, which costs several nanoseconds per round trip.
     #[inline(always)]
-    pub fn step(counter: &mut Counter) -> u64 {
-        match counter.resume(()) {
+    pub fn step(counter: &mut Counter, input: u64) -> u64 {
+        match counter.resume(input) {
             Ok(Resumed::Yield(i)) => i,
             Ok(Resumed::Return(())) => unreachable!("the counter never returns"),
             Err(err) => panic!("the counter failed: {err}"),
@@ -101,24 +102,23 @@ pub mod corosensei_peer {
     use corosensei::stack::DefaultStack;
     use corosensei::{Coroutine, CoroutineResult};
 
-    /// A coroutine that suspends with 1, 2, 3, … forever.
-    pub type Counter = Coroutine<(), u64, ()>;
+    /// A coroutine that suspends with its input plus one, forever.
+    pub type Counter = Coroutine<u64, u64, ()>;
 
     /// A fresh counter, not yet started.
     pub fn counter() -> Counter {
-        Coroutine::new(|yielder, ()| {
-            let mut i = 0u64;
+        Coroutine::new(|yielder, mut input: u64| {
             loop {
-                i = i.wrapping_add(1);
-                yielder.suspend(i);
+                input = yielder.suspend(input.wrapping_add(1));
             }
         })
     }
 
-    /// One round trip: resumes the counter and returns what it suspended with.
+    /// One round trip: resumes the counter with `input` and returns what it
+    /// suspended with.
     #[inline(always)]
-    pub fn step(counter: &mut Counter) -> u64 {
-        match counter.resume(()) {
+    pub fn step(counter: &mut Counter, input: u64) -> u64 {
+        match counter.resume(input) {
             CoroutineResult::Yield(i) => i,
             CoroutineResult::Return(()) => unreachable!("the counter never returns"),
         }
@@ -165,23 +165,21 @@ pub mod coro_stackless_peer {
     use coro::stackless::{Coroutine, Yielder};
 
     /// A coroutine that suspends with 1, 2, 3, … forever.
-    pub type Counter = Coroutine<(), u64, ()>;
+    pub type Counter = Coroutine<u64, u64, ()>;
 
     /// A fresh counter, not yet started.
     pub fn counter() -> Counter {
-        Coroutine::new(|y: Yielder<(), u64>, ()| async move {
-            let mut i = 0u64;
+        Coroutine::new(|y: Yielder<u64, u64>, mut input: u64| async move {
             loop {
-                i = i.wrapping_add(1);
-                y.suspend(i).await;
+                input = y.suspend(input.wrapping_add(1)).await;
             }
         })
     }
 
     /// One round trip: resumes the counter and returns what it suspended with.
     #[inline(always)]
-    pub fn step(counter: &mut Counter) -> u64 {
-        match counter.resume(()) {
+    pub fn step(counter: &mut Counter, input: u64) -> u64 {
+        match counter.resume(input) {
             Ok(Resumed::Yield(i)) => i,
             Ok(Resumed::Return(())) => unreachable!("the counter never returns"),
             Err(err) => panic!("the counter failed: {err}"),
@@ -216,20 +214,21 @@ pub mod genawaiter_peer {
     use genawaiter::rc::{Co, Gen};
 
     /// A fresh generator that yields 1, 2, 3, … forever.
-    pub fn counter() -> Gen<u64, (), impl Future<Output = ()>> {
-        Gen::new(|co: Co<u64>| async move {
-            let mut i = 0u64;
+    pub fn counter() -> Gen<u64, u64, impl Future<Output = ()>> {
+        Gen::new(|co: Co<u64, u64>| async move {
+            // genawaiter drops the first resume's argument: the body starts
+            // from 0.
+            let mut input = 0u64;
             loop {
-                i = i.wrapping_add(1);
-                co.yield_(i).await;
+                input = co.yield_(input.wrapping_add(1)).await;
             }
         })
     }
 
     /// One round trip: resumes the counter and returns what it yielded.
     #[inline(always)]
-    pub fn step<F: Future<Output = ()>>(counter: &mut Gen<u64, (), F>) -> u64 {
-        match counter.resume() {
+    pub fn step<F: Future<Output = ()>>(counter: &mut Gen<u64, u64, F>, input: u64) -> u64 {
+        match counter.resume_with(input) {
             GeneratorState::Yielded(i) => i,
             GeneratorState::Complete(()) => unreachable!("the counter never returns"),
         }
@@ -323,23 +322,28 @@ pub mod generator_peer {
     use generator::{Gn, LocalGenerator};
 
     /// A generator that yields 1, 2, 3, … forever.
-    pub type Counter = LocalGenerator<'static, (), u64>;
+    pub type Counter = LocalGenerator<'static, u64, u64>;
 
     /// A fresh counter, not yet started.
     pub fn counter() -> Counter {
-        Gn::<()>::new_scoped_local(|mut scope| {
-            let mut i = 0u64;
+        Gn::<u64>::new_scoped_local(|mut scope| {
+            // The first `send`'s argument is not given to the body: it
+            // starts from 0.
+            let mut input = 0u64;
             loop {
-                i = i.wrapping_add(1);
-                scope.yield_with(i);
+                scope.yield_with(input.wrapping_add(1));
+                input = scope
+                    .get_yield()
+                    .expect("the counter is only resumed with send");
             }
         })
     }
 
-    /// One round trip: resumes the counter and returns what it yielded.
+    /// One round trip: sends `input` to the counter and returns what it
+    /// yielded.
     #[inline(always)]
-    pub fn step(counter: &mut Counter) -> u64 {
-        counter.resume().expect("the counter never finishes")
+    pub fn step(counter: &mut Counter, input: u64) -> u64 {
+        counter.send(input)
     }
 
     /// Creates a generator returning `x + 1` on a fresh stack and runs it to
@@ -367,7 +371,8 @@ pub mod generator_peer {
 pub mod lua_peer {
     use mlua::{Function, Lua, Thread};
 
-    /// A Lua coroutine that yields 1, 2, 3, … forever, resumed from Rust.
+    /// A Lua coroutine that yields its input plus one, forever, resumed from
+    /// Rust.
     #[derive(Debug)]
     pub struct Counter {
         /// Keeps the state alive.
@@ -382,11 +387,9 @@ pub mod lua_peer {
             let lua = Lua::new();
             let body: Function = lua
                 .load(
-                    "return function()
-                        local i = 0
+                    "return function(x)
                         while true do
-                            i = i + 1
-                            coroutine.yield(i)
+                            x = coroutine.yield(x + 1)
                         end
                     end",
                 )
@@ -396,11 +399,11 @@ pub mod lua_peer {
             Counter { _lua: lua, thread }
         }
 
-        /// One round trip: `Thread::resume` from Rust, and the body's
-        /// `coroutine.yield`.
+        /// One round trip: `Thread::resume` from Rust with `input`, and the
+        /// body's `coroutine.yield` of its successor.
         #[inline(always)]
-        pub fn step(&self) -> u64 {
-            self.thread.resume(()).expect("the counter yields")
+        pub fn step(&self, input: u64) -> u64 {
+            self.thread.resume(input).expect("the counter yields")
         }
     }
 
@@ -425,18 +428,16 @@ pub mod lua_peer {
         pub fn round_trips() -> Self {
             Self::new(
                 "local resume = coroutine.resume
-                local co = coroutine.create(function()
-                    local i = 0
+                local co = coroutine.create(function(x)
                     while true do
-                        i = i + 1
-                        coroutine.yield(i)
+                        x = coroutine.yield(x + 1)
                     end
                 end)
                 return function(n)
                     local last = 0
-                    for _ = 1, n do
-                        local _, i = resume(co)
-                        last = i
+                    for i = 1, n do
+                        local _, r = resume(co, i)
+                        last = r
                     end
                     return last
                 end",
@@ -614,26 +615,42 @@ mod tests {
 
     use super::*;
 
+    // Each counter suspends with its input plus one; genawaiter and the
+    // generator crate do not hand the first resume's input to the body,
+    // which starts from 0.
     #[test]
     fn counters_count() {
         let mut co = coro_peer::counter();
-        assert_eq!([1, 2, 3].map(|_| coro_peer::step(&mut co)), [1, 2, 3]);
+        assert_eq!(
+            [10, 20, 30].map(|i| coro_peer::step(&mut co, i)),
+            [11, 21, 31]
+        );
         let mut co = corosensei_peer::counter();
-        assert_eq!([1, 2, 3].map(|_| corosensei_peer::step(&mut co)), [1, 2, 3]);
+        assert_eq!(
+            [10, 20, 30].map(|i| corosensei_peer::step(&mut co, i)),
+            [11, 21, 31]
+        );
         let mut co = generator_peer::counter();
-        assert_eq!([1, 2, 3].map(|_| generator_peer::step(&mut co)), [1, 2, 3]);
+        assert_eq!(
+            [10, 20, 30].map(|i| generator_peer::step(&mut co, i)),
+            [1, 21, 31]
+        );
         let mut co = coro_stackless_peer::counter();
         assert_eq!(
-            [1, 2, 3].map(|_| coro_stackless_peer::step(&mut co)),
-            [1, 2, 3]
+            [10, 20, 30].map(|i| coro_stackless_peer::step(&mut co, i)),
+            [11, 21, 31]
         );
         let mut co = genawaiter_peer::counter();
-        assert_eq!([1, 2, 3].map(|_| genawaiter_peer::step(&mut co)), [1, 2, 3]);
+        assert_eq!(
+            [10, 20, 30].map(|i| genawaiter_peer::step(&mut co, i)),
+            [1, 21, 31]
+        );
         let mut co = future_peer::counter();
         assert!(future_peer::step(&mut co));
         let co = lua_peer::Counter::new();
-        assert_eq!([1, 2, 3].map(|_| co.step()), [1, 2, 3]);
-        assert_eq!(lua_peer::Loop::round_trips().run(3), 3);
+        assert_eq!([10, 20, 30].map(|i| co.step(i)), [11, 21, 31]);
+        // Resumed with 1, 2, 3: the last resume returns 3 + 1.
+        assert_eq!(lua_peer::Loop::round_trips().run(3), 4);
         let threads = thread_peer::PingPong::new();
         assert_eq!(threads.step(41), 42);
     }

@@ -26,23 +26,29 @@ type Workload = (&'static str, fn(u64));
 const WORKLOADS: &[Workload] = &[
     ("coro-round-trip", |n| {
         let mut co = coro_peer::counter();
-        repeat(n, || coro_peer::step(black_box(&mut co)));
+        repeat(n, || coro_peer::step(black_box(&mut co), black_box(7)));
     }),
     ("corosensei-round-trip", |n| {
         let mut co = corosensei_peer::counter();
-        repeat(n, || corosensei_peer::step(black_box(&mut co)));
+        repeat(n, || {
+            corosensei_peer::step(black_box(&mut co), black_box(7))
+        });
     }),
     ("generator-round-trip", |n| {
         let mut co = generator_peer::counter();
-        repeat(n, || generator_peer::step(black_box(&mut co)));
+        repeat(n, || generator_peer::step(black_box(&mut co), black_box(7)));
     }),
     ("stackless-round-trip", |n| {
         let mut co = coro_stackless_peer::counter();
-        repeat(n, || coro_stackless_peer::step(black_box(&mut co)));
+        repeat(n, || {
+            coro_stackless_peer::step(black_box(&mut co), black_box(7))
+        });
     }),
     ("genawaiter-round-trip", |n| {
         let mut co = genawaiter_peer::counter();
-        repeat(n, || genawaiter_peer::step(black_box(&mut co)));
+        repeat(n, || {
+            genawaiter_peer::step(black_box(&mut co), black_box(7))
+        });
     }),
     ("future-round-trip", |n| {
         let mut co = future_peer::counter();
@@ -50,7 +56,7 @@ const WORKLOADS: &[Workload] = &[
     }),
     ("lua-round-trip", |n| {
         let co = lua_peer::Counter::new();
-        repeat(n, || co.step());
+        repeat(n, || co.step(black_box(7)));
     }),
     ("threads-round-trip", |n| {
         let threads = thread_peer::PingPong::new();

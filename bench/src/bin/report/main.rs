@@ -125,6 +125,11 @@ fn main() {
 
     let round_trips = time_table(settings, ROUND_TRIPS);
     println!("## Resume + suspend round trip\n");
+    println!(
+        "Every round trip passes a `u64` each way: the resume's input in, the \
+         suspended value out (the body suspends with its input plus one). The \
+         hand-written future is polled, with no value either way: the floor.\n"
+    );
     print_timings(ROUND_TRIPS, &round_trips);
     println!(
         "\nThe Lua rows include Lua's own resume (a `setjmp` each); from Rust, \

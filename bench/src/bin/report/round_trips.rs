@@ -18,7 +18,7 @@ pub(crate) const ROUND_TRIPS: &[Peer] = &[
         against: "",
         make: || {
             let mut co = coro_peer::counter();
-            Box::new(move |n| time(n, || coro_peer::step(black_box(&mut co))))
+            Box::new(move |n| time(n, || coro_peer::step(black_box(&mut co), black_box(7))))
         },
     },
     Peer {
@@ -27,7 +27,11 @@ pub(crate) const ROUND_TRIPS: &[Peer] = &[
         against: CORO,
         make: || {
             let mut co = corosensei_peer::counter();
-            Box::new(move |n| time(n, || corosensei_peer::step(black_box(&mut co))))
+            Box::new(move |n| {
+                time(n, || {
+                    corosensei_peer::step(black_box(&mut co), black_box(7))
+                })
+            })
         },
     },
     Peer {
@@ -36,7 +40,7 @@ pub(crate) const ROUND_TRIPS: &[Peer] = &[
         against: CORO,
         make: || {
             let mut co = generator_peer::counter();
-            Box::new(move |n| time(n, || generator_peer::step(black_box(&mut co))))
+            Box::new(move |n| time(n, || generator_peer::step(black_box(&mut co), black_box(7))))
         },
     },
     Peer {
@@ -45,7 +49,11 @@ pub(crate) const ROUND_TRIPS: &[Peer] = &[
         against: "",
         make: || {
             let mut co = coro_stackless_peer::counter();
-            Box::new(move |n| time(n, || coro_stackless_peer::step(black_box(&mut co))))
+            Box::new(move |n| {
+                time(n, || {
+                    coro_stackless_peer::step(black_box(&mut co), black_box(7))
+                })
+            })
         },
     },
     Peer {
@@ -54,7 +62,11 @@ pub(crate) const ROUND_TRIPS: &[Peer] = &[
         against: CORO_STACKLESS,
         make: || {
             let mut co = genawaiter_peer::counter();
-            Box::new(move |n| time(n, || genawaiter_peer::step(black_box(&mut co))))
+            Box::new(move |n| {
+                time(n, || {
+                    genawaiter_peer::step(black_box(&mut co), black_box(7))
+                })
+            })
         },
     },
     Peer {
@@ -72,7 +84,7 @@ pub(crate) const ROUND_TRIPS: &[Peer] = &[
         against: CORO,
         make: || {
             let co = lua_peer::Counter::new();
-            Box::new(move |n| time(n, || co.step()))
+            Box::new(move |n| time(n, || co.step(black_box(7))))
         },
     },
     Peer {

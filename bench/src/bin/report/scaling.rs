@@ -7,6 +7,8 @@ use bench::{coro_peer, coro_stackless_peer, corosensei_peer};
 
 use crate::Settings;
 use crate::output::{cell, format_timed, group_digits, print_table, ratio};
+use std::hint::black_box;
+
 use crate::timing::{Run, sample, time};
 
 /// How many coroutines are alive in the scaling table.
@@ -21,13 +23,13 @@ const PEER_LIVE_MAX: usize = 10_000;
 fn ring<C, S>(n: usize, make: impl Fn() -> C, step: S) -> Run
 where
     C: 'static,
-    S: Fn(&mut C) -> u64 + 'static,
+    S: Fn(&mut C, u64) -> u64 + 'static,
 {
     let mut ring = bench::started(n, make, &step);
     let mut next = 0;
     Box::new(move |iters| {
         time(iters, || {
-            let i = step(&mut ring[next]);
+            let i = step(&mut ring[next], black_box(7));
             next += 1;
             if next == ring.len() {
                 next = 0;
