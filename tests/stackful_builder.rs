@@ -285,13 +285,18 @@ fn debug_shows_names() {
 }
 
 // Past what the kernel allows (vm.max_map_count: two mappings per guarded
-// stack), `build` fails with a clear `StackAllocation` error instead of
-// crashing, and once coroutines are freed, building works again. In a child
-// process, since it uses up the process's mappings.
+// stack of its own), `build` fails with a clear `StackAllocation` error
+// instead of crashing, and once coroutines are freed, building works again.
+// In a child process, since it uses up the process's mappings, and with
+// guard regions turned off (`CORO_GUARD_REGIONS=0`), which would otherwise
+// carve every stack from a few large mappings and never reach the limit.
 #[test]
 fn running_out_of_mappings_is_a_clear_error() {
     const NAME: &str = "running_out_of_mappings_is_a_clear_error";
     if common::is_child(NAME) {
+        // SAFETY: the child runs this one test on one thread, before any
+        // coroutine (or anything else) reads the environment.
+        unsafe { std::env::set_var("CORO_GUARD_REGIONS", "0") };
         let mut alive = Vec::new();
         let err = loop {
             match Builder::new()
@@ -409,13 +414,18 @@ fn mappings() -> usize {
         .count()
 }
 
-// The pool keeps freed stacks (two mappings each) up to its capacity, and
-// unmaps the rest; lowering the capacity gives the kept ones back. In a child
-// process, so no other test's mappings come and go meanwhile.
+// The pool keeps freed stacks (two mappings each, counted with guard
+// regions turned off so that every stack has mappings of its own) up to its
+// capacity, and unmaps the rest; lowering the capacity gives the kept ones
+// back. In a child process, so no other test's mappings come and go
+// meanwhile.
 #[test]
 fn the_pool_keeps_freed_stacks_up_to_its_capacity() {
     const NAME: &str = "the_pool_keeps_freed_stacks_up_to_its_capacity";
     if common::is_child(NAME) {
+        // SAFETY: the child runs this one test on one thread, before any
+        // coroutine (or anything else) reads the environment.
+        unsafe { std::env::set_var("CORO_GUARD_REGIONS", "0") };
         let burst = |n: usize| {
             let coroutines: Vec<_> = (0..n)
                 .map(|i| Coroutine::<(), (), usize>::new(move |_, ()| i))

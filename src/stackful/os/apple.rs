@@ -17,3 +17,10 @@ pub(crate) unsafe fn fault_address(info: *const libc::siginfo_t) -> usize {
     // SAFETY: promised by the caller.
     unsafe { (*info).si_addr as usize }
 }
+
+/// No guard regions without splitting a mapping here: every stack has a
+/// mapping of its own.
+pub(crate) const GUARD_INSTALL: Option<libc::c_int> = None;
+
+/// See [`GUARD_INSTALL`].
+pub(crate) const GUARD_REMOVE: Option<libc::c_int> = None;

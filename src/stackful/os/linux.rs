@@ -20,3 +20,11 @@ pub(crate) unsafe fn fault_address(info: *const libc::siginfo_t) -> usize {
     // address.
     unsafe { (*info).si_addr() as usize }
 }
+
+/// `madvise` advice that makes pages fault like a guard page without
+/// splitting their mapping (`MADV_GUARD_INSTALL`, Linux 6.13; older kernels
+/// refuse it with `EINVAL`).
+pub(crate) const GUARD_INSTALL: Option<libc::c_int> = Some(102);
+
+/// `madvise` advice that removes such guard regions (`MADV_GUARD_REMOVE`).
+pub(crate) const GUARD_REMOVE: Option<libc::c_int> = Some(103);

@@ -6,7 +6,9 @@
 //!
 //! - `STACK_MAP_FLAGS`, the `mmap` flags of a coroutine stack;
 //! - `FAULT_SIGNALS`, the signals a touch of a guard page raises;
-//! - `fault_address`, the faulting address in a fault handler's `siginfo_t`.
+//! - `fault_address`, the faulting address in a fault handler's `siginfo_t`;
+//! - `GUARD_INSTALL` and `GUARD_REMOVE`, the `madvise` advice for guard
+//!   regions that split no mapping, where the system has them.
 //!
 //! Linux is tested; macOS and the BSDs compile, and are not run.
 

@@ -21,6 +21,7 @@
 //! reused, so a coroutine suspended with its stack nearly full can still be
 //! closed.
 
+mod arena;
 mod pool;
 mod registry;
 mod valgrind;
@@ -64,22 +65,62 @@ pub(crate) struct Stack {
     valgrind_id: usize,
     /// The stack's entry in this thread's list, for the overflow handler.
     record: NonNull<registry::Record>,
+    /// The slot of a chunk the stack was carved from (see `arena`), or
+    /// `None` for a stack with a mapping of its own.
+    slot: Option<arena::Slot>,
 }
 
 impl Stack {
     /// Maps a new stack of `size` usable bytes (already rounded to pages).
     fn map(size: usize) -> Result<Stack, Error> {
+        Self::map_with(size, true)
+    }
+
+    /// Maps a new stack of `size` usable bytes, carved from a chunk if
+    /// `carve` and guard regions are supported, else with a mapping of its
+    /// own.
+    fn map_with(size: usize, carve: bool) -> Result<Stack, Error> {
         super::overflow::install();
         super::overflow::ensure_signal_stack();
         let page = page_size();
         let fail = |source| Error::StackAllocation { size, source };
         let below = page + close_reserve();
-        let len = size.checked_add(below).ok_or_else(|| {
+        let len = arena::slot_len(size).ok_or_else(|| {
             fail(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "stack size overflows the address space",
             ))
         })?;
+        let slot = if carve {
+            arena::carve(len, below)
+        } else {
+            None
+        };
+        let base = match &slot {
+            Some(slot) => slot.base().cast(),
+            None => Self::map_own(len, below).map_err(fail)?,
+        };
+        // SAFETY: `base + len` is one past the end of the stack, not null.
+        let top = unsafe { NonNull::new_unchecked(base.cast::<u8>().add(len)) };
+        // SAFETY: `top - size` is the bottom of the usable part.
+        let bottom = unsafe { top.as_ptr().sub(size) };
+        // The reserve is part of the stack for Valgrind: `close` may run on it.
+        // SAFETY: the reserve lies just below the usable part.
+        let valgrind_id = valgrind::register(unsafe { bottom.sub(close_reserve()) }, top.as_ptr());
+        let record = registry::register(base as usize, bottom as usize, size);
+        Ok(Stack {
+            top,
+            size,
+            valgrind_id,
+            record,
+            slot,
+        })
+    }
+
+    /// Maps `len` bytes of a stack of its own, whose lowest `below` bytes
+    /// (the guard page and the close reserve) are inaccessible; returns the
+    /// mapping's address.
+    fn map_own(len: usize, below: usize) -> Result<*mut libc::c_void, io::Error> {
         // SAFETY: an anonymous private mapping at an address the kernel picks
         // touches no existing memory.
         let base = unsafe {
@@ -93,7 +134,7 @@ impl Stack {
             )
         };
         if base == libc::MAP_FAILED {
-            return Err(fail(io::Error::last_os_error()));
+            return Err(io::Error::last_os_error());
         }
         // SAFETY: the lowest pages of the mapping we just made become the
         // guard and the reserve: nothing else refers to them.
@@ -101,22 +142,9 @@ impl Stack {
             let source = io::Error::last_os_error();
             // SAFETY: unmapping exactly what we mapped above.
             unsafe { libc::munmap(base, len) };
-            return Err(fail(source));
+            return Err(source);
         }
-        // SAFETY: `base + len` is one past the end of the mapping, not null.
-        let top = unsafe { NonNull::new_unchecked(base.cast::<u8>().add(len)) };
-        // SAFETY: `top - size` is the bottom of the usable part we mapped.
-        let bottom = unsafe { top.as_ptr().sub(size) };
-        // The reserve is part of the stack for Valgrind: `close` may run on it.
-        // SAFETY: the reserve lies just below the usable part.
-        let valgrind_id = valgrind::register(unsafe { bottom.sub(close_reserve()) }, top.as_ptr());
-        let record = registry::register(base as usize, bottom as usize, size);
-        Ok(Stack {
-            top,
-            size,
-            valgrind_id,
-            record,
-        })
+        Ok(base)
     }
 
     /// Names `owner` (null: none) as the coroutine that runs on this stack,
@@ -165,11 +193,19 @@ impl Stack {
         }
         // SAFETY: the reserve lies just below the usable part.
         let low = unsafe { bottom.sub(reserve) };
-        // SAFETY: the reserve is ours, and nothing refers to it while it is
-        // inaccessible.
-        let opened =
-            unsafe { libc::mprotect(low.cast(), reserve, libc::PROT_READ | libc::PROT_WRITE) };
-        (opened == 0).then_some(OpenReserve { low, len: reserve })
+        let carved = self.slot.is_some();
+        let opened = if carved {
+            arena::open_reserve(low, reserve)
+        } else {
+            // SAFETY: the reserve is ours, and nothing refers to it while it
+            // is inaccessible.
+            unsafe { libc::mprotect(low.cast(), reserve, libc::PROT_READ | libc::PROT_WRITE) == 0 }
+        };
+        opened.then_some(OpenReserve {
+            low,
+            len: reserve,
+            carved,
+        })
     }
 }
 
@@ -177,10 +213,18 @@ impl Stack {
 pub(crate) struct OpenReserve {
     low: *mut u8,
     len: usize,
+    /// The stack is a chunk's slot: the reserve faults by a guard region,
+    /// not by its protection.
+    carved: bool,
 }
 
 impl Drop for OpenReserve {
     fn drop(&mut self) {
+        if self.carved {
+            // Installing the guard region again also frees the pages.
+            arena::shut_reserve(self.low, self.len);
+            return;
+        }
         // SAFETY: the coroutine that ran on the reserve has finished, so no
         // frame lives there any more. Its pages are given back to the system
         // and made inaccessible again; should the kernel refuse the second,
@@ -199,6 +243,12 @@ impl Drop for Stack {
         // never leaves it), and is unregistered only here.
         unsafe { registry::unregister(self.record) };
         valgrind::deregister(self.valgrind_id);
+        if let Some(slot) = self.slot.take() {
+            // SAFETY: the slot was carved on this thread, and no coroutine
+            // uses this stack any more (it is being dropped).
+            unsafe { arena::release(slot) };
+            return;
+        }
         let len = self.size + page_size() + close_reserve();
         // SAFETY: the mapping made in `map` starts `len` bytes below `top`,
         // and no coroutine uses this stack any more (it is being dropped).
@@ -294,7 +344,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn the_close_reserve_opens_below_a_full_stack_and_costs_no_mapping() {
-        let stack = Stack::map(usable_size(MIN_STACK_SIZE)).unwrap();
+        let stack = Stack::map_with(usable_size(MIN_STACK_SIZE), false).unwrap();
         let top = stack.top() as usize;
         let low = top - stack.size() - close_reserve() - page_size();
         let closed = mappings(low, top);
@@ -326,6 +376,89 @@ mod tests {
         );
         drop(reserve);
         assert_eq!(mappings(low, top), closed);
+    }
+
+    // Where the kernel has guard regions, a thousand stacks are carved from
+    // one chunk: one kernel mapping in all, each stack's guard and reserve
+    // refusing reads (a `write` from them to a pipe fails with EFAULT), the
+    // usable bytes writable, and the chunk gone once every stack is.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn carved_stacks_share_one_mapping_and_keep_their_guards() {
+        if !arena::supported() {
+            eprintln!("no guard regions on this kernel: every stack has its own mapping");
+            return;
+        }
+        let chunks = arena::chunk_count();
+        let size = usable_size(MIN_STACK_SIZE);
+        let stacks: Vec<Stack> = (0..1000).map(|_| Stack::map(size).unwrap()).collect();
+        assert_eq!(arena::chunk_count(), chunks + 1);
+        let low = stacks.iter().map(|s| s.top() as usize).min().unwrap()
+            - size
+            - close_reserve()
+            - page_size();
+        let high = stacks.iter().map(|s| s.top() as usize).max().unwrap();
+        assert_eq!(mappings(low, high).len(), 1, "{:x?}", mappings(low, high));
+        let mut ends = [0; 2];
+        // SAFETY: a pipe of our own, closed below.
+        assert_eq!(unsafe { libc::pipe(ends.as_mut_ptr()) }, 0);
+        for stack in &stacks {
+            let bottom = stack.bottom();
+            // SAFETY: the usable bytes are writable.
+            unsafe { bottom.write(1) };
+            for below in [1, close_reserve(), close_reserve() + page_size()] {
+                // SAFETY: a read by the kernel, which fails instead of faulting.
+                let written = unsafe { libc::write(ends[1], bottom.sub(below).cast(), 1) };
+                assert_eq!(written, -1, "{below} bytes below the bottom is readable");
+            }
+        }
+        // SAFETY: closing our own pipe.
+        unsafe {
+            libc::close(ends[0]);
+            libc::close(ends[1]);
+        }
+        drop(stacks);
+        assert_eq!(arena::chunk_count(), chunks);
+    }
+
+    // A carved stack's close reserve opens for writing and shuts again, its
+    // guard page below staying in place throughout.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_carved_stacks_reserve_opens_and_shuts() {
+        if !arena::supported() {
+            return;
+        }
+        let stack = Stack::map(usable_size(MIN_STACK_SIZE)).unwrap();
+        assert!(stack.slot.is_some());
+        let readable = |at: *mut u8| {
+            let mut ends = [0; 2];
+            // SAFETY: a pipe of our own, closed below; the kernel's read of
+            // `at` fails instead of faulting.
+            unsafe {
+                assert_eq!(libc::pipe(ends.as_mut_ptr()), 0);
+                let written = libc::write(ends[1], at.cast(), 1);
+                libc::close(ends[0]);
+                libc::close(ends[1]);
+                written == 1
+            }
+        };
+        // SAFETY: inside the slot.
+        let (reserve, guard) = unsafe {
+            (
+                stack.bottom().sub(1),
+                stack.bottom().sub(close_reserve() + 1),
+            )
+        };
+        assert!(!readable(reserve) && !readable(guard));
+        let open = stack
+            .open_reserve(stack.bottom())
+            .expect("the reserve opens");
+        // SAFETY: the reserve is writable while open.
+        unsafe { open.low.write_bytes(0xa5, open.len) };
+        assert!(readable(reserve) && !readable(guard));
+        drop(open);
+        assert!(!readable(reserve) && !readable(guard));
     }
 
     // The tops handed out rotate through every color, and stay aligned for

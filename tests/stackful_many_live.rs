@@ -1,0 +1,128 @@
+//! Many live stackful coroutines at once. Where the kernel has guard regions
+//! (Linux 6.13 and later), stacks are carved from a few large mappings, each
+//! with its own guard page, so the number alive is not bounded by the
+//! kernel's mapping limit (`vm.max_map_count`, 65,530 by default, two
+//! mappings per stack of its own).
+
+// Only where coro builds its stackful backend (x86_64 and aarch64 Unix).
+#![cfg(coro_stackful)]
+
+mod common;
+
+use coro::{Builder, Coroutine, MIN_STACK_SIZE, Resumed, Yielder};
+
+/// True if this kernel has `MADV_GUARD_INSTALL` (Linux 6.13 and later), and
+/// the suite runs on it rather than under an emulator that ignores it.
+fn guard_regions_expected() -> bool {
+    if common::emulated() {
+        return false;
+    }
+    let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") else {
+        return false;
+    };
+    let mut numbers = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse::<u32>().ok());
+    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    (major, minor) >= (6, 13)
+}
+
+/// Mappings of this process, from /proc/self/maps.
+fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .expect("Linux")
+        .lines()
+        .count()
+}
+
+/// Resident memory of this process, in bytes.
+fn resident() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux");
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("statm's second field");
+    // SAFETY: sysconf has no preconditions.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize
+}
+
+/// `n` live suspended coroutines with `stack` bytes each, each resumed once
+/// more afterwards and checked, then dropped; returns the mappings and the
+/// resident bytes they added while alive.
+fn live(n: usize, stack: usize) -> (usize, usize) {
+    let (maps, rss) = (mappings(), resident());
+    let mut all: Vec<Coroutine<u64, u64, ()>> = (0..n)
+        .map(|_| {
+            let mut co = Builder::new()
+                .stack_size(stack)
+                .build(|y: &Yielder<u64, u64>, mut x: u64| {
+                    loop {
+                        x = y.suspend(x * 2);
+                    }
+                })
+                .expect("a stack");
+            assert_eq!(co.resume(1).unwrap(), Resumed::Yield(2));
+            co
+        })
+        .collect();
+    let added = (mappings() - maps, resident().saturating_sub(rss));
+    for (i, co) in all.iter_mut().enumerate() {
+        let i = i as u64;
+        assert_eq!(co.resume(i).unwrap(), Resumed::Yield(i * 2));
+    }
+    drop(all);
+    added
+}
+
+// 40,000 live coroutines: more than the default mapping limit allows with a
+// mapping pair per stack, in a few mappings where stacks are carved. In a
+// child process, so that no other test's mappings come and go meanwhile.
+#[test]
+fn more_live_coroutines_than_the_mapping_limit_allows() {
+    const NAME: &str = "more_live_coroutines_than_the_mapping_limit_allows";
+    if !guard_regions_expected() {
+        eprintln!("skipped: no guard regions here (Linux 6.13 or later, natively)");
+        return;
+    }
+    if common::is_child(NAME) {
+        let (maps, rss) = live(40_000, MIN_STACK_SIZE);
+        println!("mappings={maps} resident={rss}");
+        return;
+    }
+    let output = common::run_child(NAME);
+    assert!(output.status.success(), "{}", common::describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let field = |name: &str| -> usize {
+        stdout
+            .split(&format!("{name}="))
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+    };
+    let (maps, rss) = (field("mappings"), field("resident"));
+    println!(
+        "40,000 live: {maps} more mappings, {} bytes resident each",
+        rss / 40_000
+    );
+    assert!(maps < 100, "{maps} mappings for 40,000 stacks");
+}
+
+// A million live suspended coroutines on default-sized stacks, each resumed
+// once more and checked, then all dropped, at the default mapping limit.
+// Needs about 5 GiB of memory: `.ci/run` runs it where the machine has it.
+#[test]
+#[ignore = "needs about 5 GiB of memory; .ci/run runs it where the machine has it"]
+fn a_million_live_coroutines() {
+    if !guard_regions_expected() {
+        eprintln!("skipped: no guard regions here (Linux 6.13 or later, natively)");
+        return;
+    }
+    let (maps, rss) = live(1_000_000, coro::DEFAULT_STACK_SIZE);
+    println!(
+        "1,000,000 live: {maps} more mappings, {} bytes resident each",
+        rss / 1_000_000
+    );
+    assert!(maps < 1_000, "{maps} mappings for a million stacks");
+}
