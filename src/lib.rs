@@ -34,7 +34,7 @@
 //! | the body | a closure | a closure returning an `async` block |
 //! | can suspend from | any frame: plain functions, closures handed to other crates, C callbacks | async frames only (`yielder.suspend(v).await`, async callees) |
 //! | memory per suspended coroutine | one touched stack page plus a header (about 4.2 KiB resident) | its frame plus a header (160 bytes for a trivial body) |
-//! | how many | up to what `vm.max_map_count` allows (two mappings per stack, about 32,700 by default), then [`Error::StackAllocation`] | a million is an ordinary case |
+//! | how many | a million and more where the kernel has guard regions (Linux 6.13+); elsewhere up to what `vm.max_map_count` allows (two mappings per stack, about 32,700 by default), then [`Error::StackAllocation`] | a million is an ordinary case |
 //! | the free [`suspend`], [`is_yieldable`] | work from any depth | [`Error::AcrossBoundary`], `false` |
 //! | close | unwinds the stack; a destructor that panics aborts, as in any Rust unwind | drops the frame; a destructor that panics makes `close` return [`Error::Panic`] |
 //!
@@ -134,8 +134,21 @@
 //! keeps up to [`DEFAULT_POOL_CAPACITY`] (64) freed stacks for reuse
 //! ([`set_stack_pool_capacity`] tunes it), so creating a coroutine costs no
 //! system call in the common case. The memory is reserved, not committed: a
-//! suspended trivial coroutine costs one touched page. Overflowing the stack
-//! hits the guard page: the process prints
+//! suspended trivial coroutine costs one touched page.
+//!
+//! Where the kernel has guard regions (`MADV_GUARD_INSTALL`, Linux 6.13 and
+//! later), a thread carves its stacks out of chunks of about 1 GiB of address
+//! space, one kernel mapping each, and each stack's guard page and close
+//! reserve fault by a guard region: a million live coroutines cost a few
+//! mappings and about 4.3 KiB resident each. Elsewhere, or with
+//! `CORO_GUARD_REGIONS=0` in the environment, each stack has a mapping of its
+//! own (two kernel mappings with its guard), so the kernel's
+//! `vm.max_map_count` (65,530 by default) bounds the number alive at about
+//! 32,700, past which creating one is a clear [`Error::StackAllocation`]. A
+//! stack that leaves the thread's pool gives its pages back to the kernel at
+//! once; one kept in the pool keeps the pages its last coroutine touched.
+//!
+//! Overflowing the stack hits the guard page: the process prints
 //! `coroutine '<name>' has overflowed its stack of <size> KiB`, points at
 //! [`Builder::stack_size`], and aborts, as Rust does when a thread overflows
 //! its stack.

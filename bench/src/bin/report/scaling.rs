@@ -65,18 +65,48 @@ fn stack_limit() -> (usize, usize) {
     (max_maps, max_maps.saturating_sub(mapped + 1_000) / 2)
 }
 
+/// Kernel mappings of this process.
+fn mapping_count() -> usize {
+    fs::read_to_string("/proc/self/maps").map_or(0, |maps| maps.lines().count())
+}
+
+/// Resident bytes of this process.
+fn resident() -> usize {
+    let pages = fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<usize>().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// True if coro carves its stacks from shared mappings here (the kernel has
+/// guard regions): a hundred live coroutines then add almost no mapping.
+fn stacks_are_carved() -> bool {
+    let before = mapping_count();
+    let live: Vec<_> = (0..100).map(|_| coro_peer::counter()).collect();
+    let added = mapping_count().saturating_sub(before);
+    drop(live);
+    added < 50
+}
+
 /// Times coro's round trip with more and more live coroutines, and prints
 /// the table.
 pub(crate) fn scaling(settings: Settings) {
     let (max_maps, fit) = stack_limit();
+    let carved = stacks_are_carved();
+    let coro_fit = if carved { usize::MAX } else { fit };
     let mut rows = Vec::new();
     for &n in LIVE_COUNTS {
-        // Both stackful rings are alive at once, and both need mappings.
-        let with_peer = n <= PEER_LIVE_MAX && 2 * n <= fit;
+        // corosensei's stacks need two mappings each, and so do coro's
+        // unless they are carved.
+        let with_peer = n <= PEER_LIVE_MAX && n + if carved { 0 } else { n } <= fit;
         let mut runs: Vec<(&str, Run)> = Vec::new();
-        if n <= fit {
+        let mut per_coroutine = None;
+        if n <= coro_fit {
             eprintln!("setting up {n} stackful coroutines");
+            let before = resident();
             runs.push(("stackful", stackful_ring(n)));
+            per_coroutine = Some(resident().saturating_sub(before) / n);
         }
         if with_peer {
             eprintln!("setting up {n} corosensei coroutines");
@@ -91,43 +121,64 @@ pub(crate) fn scaling(settings: Settings) {
             [less] => (None, None, *less),
             _ => unreachable!("one to three runs"),
         };
-        rows.push((n, stackful, peer, stackless));
+        rows.push((n, stackful, peer, stackless, per_coroutine));
     }
     let first = rows[0];
     let header = [
         "live coroutines",
         "coro stackful",
         "vs 1 live",
+        "resident per stackful coroutine",
         "corosensei",
         "ratio",
         "coro stackless",
         "vs 1 live",
     ]
     .map(String::from);
-    let table = rows.iter().map(|&(n, stackful, peer, stackless)| {
-        vec![
-            group_digits(n),
-            stackful.map_or_else(|| "— (over vm.max_map_count)".to_string(), format_timed),
-            cell(
-                stackful.zip(first.1).map(|(t, one)| t.median / one.median),
-                ratio,
-            ),
-            peer.map_or_else(|| "—".to_string(), format_timed),
-            cell(peer.zip(stackful).map(|(p, t)| p.median / t.median), |r| {
-                format!("{} × coro", ratio(r))
-            }),
-            format_timed(stackless),
-            ratio(stackless.median / first.3.median),
-        ]
-    });
+    let table = rows
+        .iter()
+        .map(|&(n, stackful, peer, stackless, per_coroutine)| {
+            vec![
+                group_digits(n),
+                stackful.map_or_else(|| "— (over vm.max_map_count)".to_string(), format_timed),
+                cell(
+                    stackful.zip(first.1).map(|(t, one)| t.median / one.median),
+                    ratio,
+                ),
+                // Below a thousand, the process's own pages drown the figure.
+                per_coroutine
+                    .filter(|_| n >= 1_000)
+                    .map_or_else(|| "—".to_string(), |bytes| format!("{bytes} B")),
+                peer.map_or_else(|| "—".to_string(), format_timed),
+                cell(peer.zip(stackful).map(|(p, t)| p.median / t.median), |r| {
+                    format!("{} × coro", ratio(r))
+                }),
+                format_timed(stackless),
+                ratio(stackless.median / first.3.median),
+            ]
+        });
     print_table(&header, table);
-    println!(
-        "\nStackful coroutines need two mappings each (stack and guard page); \
-         this machine's vm.max_map_count of {max_maps} fits about {} of them \
-         here, so the stackful column stops there. corosensei's column (its \
-         default stacks, which need mappings too) stops at {}. The coroutines \
-         are resumed in creation order, which is also address order.",
-        group_digits(fit),
-        group_digits(PEER_LIVE_MAX.min(fit / 2))
-    );
+    if carved {
+        println!(
+            "\nThis kernel has guard regions: coro carves its stacks from chunks of \
+             1 GiB, one mapping each, so the stackful column goes to a million. \
+             corosensei's stacks need two mappings each; under this machine's \
+             vm.max_map_count of {max_maps} its column stops at {} (past that it \
+             panics with ENOMEM). The coroutines are resumed in creation order, \
+             which is also address order. Resident memory is the process's growth \
+             while the stackful ring was set up, divided by its size.",
+            group_digits(PEER_LIVE_MAX.min(fit))
+        );
+    } else {
+        println!(
+            "\nStackful coroutines need two mappings each (stack and guard page) \
+             without guard regions; this machine's vm.max_map_count of {max_maps} \
+             fits about {} of them here, so the stackful column stops there. \
+             corosensei's column (its default stacks, which need mappings too) \
+             stops at {}. The coroutines are resumed in creation order, which is \
+             also address order.",
+            group_digits(fit),
+            group_digits(PEER_LIVE_MAX.min(fit / 2))
+        );
+    }
 }
