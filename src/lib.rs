@@ -146,7 +146,10 @@
 //! `vm.max_map_count` (65,530 by default) bounds the number alive at about
 //! 32,700, past which creating one is a clear [`Error::StackAllocation`]. A
 //! stack that leaves the thread's pool gives its pages back to the kernel at
-//! once; one kept in the pool keeps the pages its last coroutine touched.
+//! once. One kept in the pool keeps the pages of its top 64 KiB for the next
+//! coroutine; deeper pages go back when the stack comes back from a
+//! coroutine that visibly went that deep, and in any case at the pool's next
+//! sweep, every 4,096 stacks given back.
 //!
 //! Overflowing the stack hits the guard page: the process prints
 //! `coroutine '<name>' has overflowed its stack of <size> KiB`, points at

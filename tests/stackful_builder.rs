@@ -462,3 +462,106 @@ fn the_pool_keeps_freed_stacks_up_to_its_capacity() {
         );
     }
 }
+
+/// Resident bytes of this process.
+fn resident() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux");
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("statm's second field");
+    // SAFETY: sysconf has no preconditions.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize
+}
+
+/// Writes `kib` KiB of this stack, a KiB per frame, with `fill`, and calls
+/// `at_bottom` from the deepest frame.
+#[inline(never)]
+fn touch(kib: usize, fill: u8, at_bottom: &dyn Fn()) -> u8 {
+    let mut frame = [fill; 1024];
+    frame[0] = kib as u8;
+    std::hint::black_box(&mut frame);
+    if kib == 0 {
+        at_bottom();
+        return frame[0];
+    }
+    touch(kib - 1, fill, at_bottom).wrapping_add(std::hint::black_box(&frame)[1])
+}
+
+/// The child of the deep-pages tests: one coroutine 200 KiB deep into a
+/// 1 MiB stack, its frames filled with `fill`, then `after` more coroutines
+/// created and finished; prints what stayed resident.
+fn deep_then(fill: u8, after: usize) {
+    // Suspends at the bottom of `kib` KiB of frames, then returns.
+    let on_a_megabyte = |kib: usize| {
+        Builder::new()
+            .stack_size(1 << 20)
+            .build(move |y: &Yielder<(), ()>, ()| touch(kib, fill, &|| y.suspend(())))
+            .unwrap()
+    };
+    // One coroutine first, so that the fault handler, the signal stack and
+    // the pool are in place before the count.
+    let mut warm = on_a_megabyte(1);
+    warm.resume(()).unwrap();
+    warm.resume(()).unwrap();
+    drop(warm);
+    let before = resident();
+    let mut deep = on_a_megabyte(200);
+    deep.resume(()).unwrap();
+    let used = resident().saturating_sub(before);
+    // Returns: the stack goes back to the pool.
+    deep.resume(()).unwrap();
+    drop(deep);
+    for _ in 0..after {
+        let mut co = on_a_megabyte(1);
+        co.resume(()).unwrap();
+        co.resume(()).unwrap();
+    }
+    let kept = resident().saturating_sub(before);
+    println!("used={} kept={}", used / 1024, kept / 1024);
+}
+
+/// Runs `deep_then` in the child `name` and checks that the deep pages went.
+fn assert_deep_pages_go(name: &str) {
+    let output = common::run_child(name);
+    assert!(output.status.success(), "{}", common::describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let field = |name: &str| -> usize {
+        stdout
+            .split(&format!("{name}="))
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+    };
+    let (used, kept) = (field("used"), field("kept"));
+    assert!(used >= 150, "the body touched only {used} KiB");
+    assert!(
+        kept <= 100,
+        "{kept} KiB stayed resident after the stack went back"
+    );
+}
+
+// A stack that comes back to the pool after deep use gives its deep pages
+// back to the kernel at once (it keeps its top 64 KiB for the next
+// coroutine). In a child process, for a quiet resident count.
+#[test]
+fn a_pooled_stack_gives_its_deep_pages_back() {
+    const NAME: &str = "a_pooled_stack_gives_its_deep_pages_back";
+    if common::is_child(NAME) {
+        return deep_then(0xa5, 0);
+    }
+    assert_deep_pages_go(NAME);
+}
+
+// Deep frames that left only zeros behind go unnoticed when the stack comes
+// back, and their pages go at the pool's next sweep, 4,096 stacks later.
+#[test]
+fn a_pooled_stacks_zeroed_deep_pages_go_at_the_next_sweep() {
+    const NAME: &str = "a_pooled_stacks_zeroed_deep_pages_go_at_the_next_sweep";
+    if common::is_child(NAME) {
+        return deep_then(0, 4096);
+    }
+    assert_deep_pages_go(NAME);
+}

@@ -51,6 +51,12 @@ pub(crate) fn close_reserve() -> usize {
     CLOSE_RESERVE.max(page_size())
 }
 
+/// How much of a free stack keeps its pages in the pool: the top 64 KiB
+/// (or one page, if pages are bigger). See [`Stack::trim`].
+fn kept() -> usize {
+    (64 * 1024).max(page_size())
+}
+
 /// The close reserve's size on systems with pages of 8 KiB or less.
 pub(crate) const CLOSE_RESERVE: usize = 8 * 1024;
 
@@ -167,6 +173,49 @@ impl Stack {
     /// Usable bytes.
     pub(crate) fn size(&self) -> usize {
         self.size
+    }
+
+    /// Gives the pages of this free stack below its top [`kept`] bytes back
+    /// to the kernel if its last coroutine went that deep, so that a stack
+    /// kept in the pool after deep use does not keep its deep pages resident
+    /// while it waits. Costs a load when it did not (the word just below the
+    /// line is still zero), one `madvise` when it did; a later coroutine
+    /// that goes as deep faults the pages in again.
+    ///
+    /// A coroutine that went deep without leaving anything but zeros in
+    /// that word leaves its pages until [`release_deep_pages`](Self::release_deep_pages)
+    /// runs on the pool (see `pool::give`), or the stack leaves the pool,
+    /// which gives everything back.
+    pub(crate) fn trim(&self) {
+        let kept = kept();
+        if self.size <= kept {
+            return;
+        }
+        // SAFETY: `kept` bytes below the top are inside the stack, which no
+        // coroutine uses: its last word below the line is readable memory.
+        let deep = unsafe {
+            let line = self.top.as_ptr().sub(kept);
+            let word = line.sub(size_of::<usize>());
+            valgrind::make_readable(word, line);
+            word.cast::<usize>().read_volatile() != 0
+        };
+        if deep {
+            self.release_deep_pages();
+        }
+    }
+
+    /// Gives the pages of this free stack below its top [`kept`] bytes back
+    /// to the kernel, whether or not they are resident.
+    pub(crate) fn release_deep_pages(&self) {
+        let kept = kept();
+        if self.size <= kept {
+            return;
+        }
+        let bottom = self.bottom();
+        // SAFETY: the range lies inside the stack, which no coroutine uses.
+        unsafe {
+            libc::madvise(bottom.cast(), self.size - kept, libc::MADV_DONTNEED);
+        }
     }
 
     /// The lowest usable byte.

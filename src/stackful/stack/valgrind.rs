@@ -14,6 +14,8 @@ const STACK_DEREGISTER: usize = 0x1502;
 /// Memcheck's own requests start at `'M' << 24 | 'C' << 16`; this is the
 /// second, `MAKE_MEM_UNDEFINED`.
 const MAKE_MEM_UNDEFINED: usize = 0x4d43_0001;
+/// The third, `MAKE_MEM_DEFINED`.
+const MAKE_MEM_DEFINED: usize = 0x4d43_0002;
 
 /// Issues one client request; returns Valgrind's answer, or 0 natively.
 fn request(code: usize, a1: usize, a2: usize) -> usize {
@@ -43,4 +45,10 @@ pub(crate) fn make_writable(low: *mut u8, high: *mut u8) {
         low as usize,
         high as usize - low as usize,
     );
+}
+
+/// Tells memcheck that `[low, high)`, part of a free stack, may be read as it
+/// is (whatever the last coroutine left there).
+pub(crate) fn make_readable(low: *mut u8, high: *mut u8) {
+    request(MAKE_MEM_DEFINED, low as usize, high as usize - low as usize);
 }
