@@ -126,3 +126,72 @@ fn a_million_live_coroutines() {
     );
     assert!(maps < 1_000, "{maps} mappings for a million stacks");
 }
+
+// Threads that come and go, each creating, resuming and dropping coroutines
+// (some left in the pool, some alive in a thread-local at exit), leave no
+// chunk behind: no mapping of a chunk's size (about 1 GiB; the allocator's
+// per-thread arenas and the threads' cached stacks, which do stay, are tens
+// of MiB at most) is left. In a child process, so that no other test's
+// mappings come and go meanwhile.
+#[test]
+fn threads_that_come_and_go_leave_no_mapping_behind() {
+    const NAME: &str = "threads_that_come_and_go_leave_no_mapping_behind";
+    if common::is_child(NAME) {
+        thread_local! {
+            static KEPT: std::cell::RefCell<Vec<Coroutine<u64, u64, ()>>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let churn = || {
+            for round in 0..4 {
+                let mut batch: Vec<Coroutine<u64, u64, ()>> = (0..500)
+                    .map(|_| {
+                        Coroutine::new(|y, mut x: u64| {
+                            loop {
+                                x = y.suspend(x + 1);
+                            }
+                        })
+                    })
+                    .collect();
+                for (i, co) in batch.iter_mut().enumerate() {
+                    assert_eq!(co.resume(i as u64).unwrap(), Resumed::Yield(i as u64 + 1));
+                }
+                // A few stay alive until the thread's exit.
+                if round == 0 {
+                    KEPT.with(|kept| kept.borrow_mut().extend(batch.drain(..10)));
+                }
+            }
+        };
+        // The first thread sets up what stays for the process (the fault
+        // handler, the allocator's arenas).
+        std::thread::spawn(churn).join().unwrap();
+        let before = std::fs::read_to_string("/proc/self/maps").unwrap();
+        for _ in 0..4 {
+            let threads: Vec<_> = (0..4).map(|_| std::thread::spawn(churn)).collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+        }
+        let after = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let big = after
+            .lines()
+            .filter(|line| !before.contains(line))
+            .filter(|line| {
+                let range = line.split_whitespace().next().unwrap_or("0-0");
+                let (low, high) = range.split_once('-').unwrap_or(("0", "0"));
+                let size = usize::from_str_radix(high, 16).unwrap_or(0)
+                    - usize::from_str_radix(low, 16).unwrap_or(0);
+                size >= 256 << 20
+            })
+            .inspect(|line| println!("left: {line}"))
+            .count();
+        println!("big={big}");
+        return;
+    }
+    let output = common::run_child(NAME);
+    assert!(output.status.success(), "{}", common::describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("big=0"),
+        "chunks stayed after the threads:\n{stdout}"
+    );
+}
