@@ -179,17 +179,42 @@ pub struct Program {
     pub depth: usize,
 }
 
-/// splitmix64: small, fast, and good enough to pick steps.
-pub struct Rng(u64);
+/// Where the generator's choices come from: splitmix64 (small, fast, and
+/// good enough to pick steps), or a fuzzer's bytes, read in order, so that
+/// the fuzzer steers every choice (zeros once they run out).
+pub struct Rng {
+    state: u64,
+    bytes: Option<(Vec<u8>, usize)>,
+}
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng {
+            state: seed,
+            bytes: None,
+        }
+    }
+
+    /// Choices read from `bytes`, two bytes a choice.
+    #[allow(dead_code, reason = "used by the fuzz target only")]
+    pub fn from_bytes(bytes: &[u8]) -> Rng {
+        Rng {
+            state: 0,
+            bytes: Some((bytes.to_vec(), 0)),
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
+        if let Some((bytes, at)) = &mut self.bytes {
+            let mut word = [0u8; 2];
+            for byte in &mut word {
+                *byte = bytes.get(*at).copied().unwrap_or(0);
+                *at += 1;
+            }
+            return u64::from(u16::from_le_bytes(word));
+        }
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
@@ -251,7 +276,12 @@ pub const DEEP: Limits = Limits {
 /// coro bugs of `bugs.rs` (see [`Model::guard_action`]).
 pub fn generate(seed: u64, known_bugs: bool) -> Program {
     let limits = if seed % 8 == 7 { DEEP } else { SMALL };
-    let mut model = Model::new(seed, limits, known_bugs);
+    generate_with(Rng::new(seed), limits, known_bugs)
+}
+
+/// The program whose choices `rng` makes, within `limits`.
+pub fn generate_with(rng: Rng, limits: Limits, known_bugs: bool) -> Program {
+    let mut model = Model::new(rng, limits, known_bugs);
     model.run();
     model.finish()
 }
@@ -342,8 +372,7 @@ struct Model {
 }
 
 impl Model {
-    fn new(seed: u64, limits: Limits, known_bugs: bool) -> Model {
-        let mut rng = Rng::new(seed);
+    fn new(mut rng: Rng, limits: Limits, known_bugs: bool) -> Model {
         let main_budget = rng.range(4, limits.main_steps);
         let mut model = Model {
             rng,
