@@ -2,7 +2,8 @@
 //! on, and the target has a context switch (x86_64 or aarch64) and a stack
 //! implementation (Linux, Android, Apple's systems, the BSDs). Sets the cfg
 //! `coro_stackful` if so; otherwise, with the feature on, writes the message
-//! that naming a stackful item gives on this target.
+//! that naming a stackful item gives on this target. Sets `coro_asan` when
+//! the crate is built with AddressSanitizer.
 
 use std::env;
 use std::fs;
@@ -25,8 +26,18 @@ const SYSTEMS: &[&str] = &[
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(coro_stackful)");
-    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rustc-check-cfg=cfg(coro_asan)");
     let var = |name: &str| env::var(name).unwrap_or_default();
+    // Built with AddressSanitizer: the switches announce themselves to it
+    // (src/stackful/asan.rs).
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
+    if flags
+        .split('\x1f')
+        .any(|flag| flag.contains("sanitizer=address"))
+    {
+        println!("cargo::rustc-cfg=coro_asan");
+    }
+    println!("cargo::rerun-if-changed=build.rs");
     let arch = var("CARGO_CFG_TARGET_ARCH");
     let os = var("CARGO_CFG_TARGET_OS");
     let wanted = env::var_os("CARGO_FEATURE_STACKFUL").is_some();

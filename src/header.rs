@@ -136,6 +136,24 @@ pub(crate) struct Header {
     /// An unwind caught by `foreign::callback`, to be continued by the
     /// enclosing `foreign::call` once the foreign code has returned.
     pending_unwind: Cell<Option<Box<dyn Any + Send>>>,
+    /// Under AddressSanitizer, the bounds of the stack of the coroutine's
+    /// resumer, for the announcement of the switch back (see
+    /// `stackful::asan`).
+    #[cfg(coro_asan)]
+    asan_resumer: Cell<(*const u8, usize)>,
+}
+
+#[cfg(coro_asan)]
+impl Header {
+    /// Records the bounds of the resumer's stack (AddressSanitizer only).
+    pub(crate) fn set_asan_resumer(&self, bottom: *const u8, size: usize) {
+        self.asan_resumer.set((bottom, size));
+    }
+
+    /// The bounds recorded by [`set_asan_resumer`](Self::set_asan_resumer).
+    pub(crate) fn asan_resumer(&self) -> (*const u8, usize) {
+        self.asan_resumer.get()
+    }
 }
 
 impl Header {
@@ -156,6 +174,8 @@ impl Header {
             types,
             waiting: Cell::new(ptr::null_mut()),
             pending_unwind: Cell::new(None),
+            #[cfg(coro_asan)]
+            asan_resumer: Cell::new((std::ptr::null(), 0)),
         })
     }
 

@@ -154,6 +154,10 @@ fn run(rng: &mut Rng, ops: u64, alive: &Rc<Cell<i64>>) {
 // stack pool, page tables settle) and at the end; it may not grow by more
 // than a little noise.
 #[test]
+#[cfg_attr(
+    coro_asan,
+    ignore = "counts resident memory, which AddressSanitizer's quarantine grows"
+)]
 fn a_mixed_randomized_run_grows_nothing() {
     let seconds: u64 = std::env::var("CORO_SOAK_SECONDS")
         .ok()

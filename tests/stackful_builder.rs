@@ -291,6 +291,7 @@ fn debug_shows_names() {
 // guard regions turned off (`CORO_GUARD_REGIONS=0`), which would otherwise
 // carve every stack from a few large mappings and never reach the limit.
 #[test]
+#[cfg_attr(coro_asan, ignore = "AddressSanitizer maps memory of its own")]
 fn running_out_of_mappings_is_a_clear_error() {
     const NAME: &str = "running_out_of_mappings_is_a_clear_error";
     if common::is_child(NAME) {
@@ -341,6 +342,10 @@ fn running_out_of_mappings_is_a_clear_error() {
 // Skipped under an emulator: qemu-user accepts RLIMIT_AS but does not apply
 // it (the limit would be qemu's own), so no mapping ever fails there.
 #[test]
+#[cfg_attr(
+    coro_asan,
+    ignore = "AddressSanitizer's shadow needs more address space than the limit"
+)]
 fn address_space_limit_is_a_clear_error() {
     const NAME: &str = "address_space_limit_is_a_clear_error";
     if common::emulated() {
@@ -420,6 +425,7 @@ fn mappings() -> usize {
 // back. In a child process, so no other test's mappings come and go
 // meanwhile.
 #[test]
+#[cfg_attr(coro_asan, ignore = "AddressSanitizer maps memory of its own")]
 fn the_pool_keeps_freed_stacks_up_to_its_capacity() {
     const NAME: &str = "the_pool_keeps_freed_stacks_up_to_its_capacity";
     if common::is_child(NAME) {
@@ -547,6 +553,10 @@ fn assert_deep_pages_go(name: &str) {
 // back to the kernel at once (it keeps its top 64 KiB for the next
 // coroutine). In a child process, for a quiet resident count.
 #[test]
+#[cfg_attr(
+    coro_asan,
+    ignore = "counts resident memory, which AddressSanitizer's shadow and quarantine change"
+)]
 fn a_pooled_stack_gives_its_deep_pages_back() {
     const NAME: &str = "a_pooled_stack_gives_its_deep_pages_back";
     if common::is_child(NAME) {
@@ -558,6 +568,10 @@ fn a_pooled_stack_gives_its_deep_pages_back() {
 // Deep frames that left only zeros behind go unnoticed when the stack comes
 // back, and their pages go at the pool's next sweep, 4,096 stacks later.
 #[test]
+#[cfg_attr(
+    coro_asan,
+    ignore = "counts resident memory, which AddressSanitizer's shadow and quarantine change"
+)]
 fn a_pooled_stacks_zeroed_deep_pages_go_at_the_next_sweep() {
     const NAME: &str = "a_pooled_stacks_zeroed_deep_pages_go_at_the_next_sweep";
     if common::is_child(NAME) {

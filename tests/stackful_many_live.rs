@@ -134,6 +134,10 @@ fn a_million_live_coroutines() {
 // of MiB at most) is left. In a child process, so that no other test's
 // mappings come and go meanwhile.
 #[test]
+#[cfg_attr(
+    coro_asan,
+    ignore = "AddressSanitizer maps large regions per thread of its own"
+)]
 fn threads_that_come_and_go_leave_no_mapping_behind() {
     const NAME: &str = "threads_that_come_and_go_leave_no_mapping_behind";
     if common::is_child(NAME) {

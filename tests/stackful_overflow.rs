@@ -107,6 +107,10 @@ fn an_unnamed_coroutine_is_reported_as_such() {
 // one that was there before: a thread's own overflow is still reported by
 // Rust's handler.
 #[test]
+#[cfg_attr(
+    coro_asan,
+    ignore = "under AddressSanitizer its own handler reports a thread overflow"
+)]
 fn a_thread_overflow_is_still_reported_by_rust() {
     const NAME: &str = "a_thread_overflow_is_still_reported_by_rust";
     if common::is_child(NAME) {
@@ -410,6 +414,10 @@ fn headroom(mode: &str) -> (usize, usize) {
 // on a 16 KiB stack by going ever deeper: reported, and bounded by the close
 // reserve every stack keeps below its usable part.
 #[test]
+#[cfg_attr(
+    coro_asan,
+    ignore = "measures unsanitized frames; AddressSanitizer grows them"
+)]
 fn close_headroom() {
     if common::is_child("close_headroom") {
         return headroom_child();
@@ -428,6 +436,10 @@ fn close_headroom() {
 // reserve: at every depth it reaches, `close` runs its destructors and
 // returns, however little was left.
 #[test]
+#[cfg_attr(
+    coro_asan,
+    ignore = "measures unsanitized frames; AddressSanitizer grows them"
+)]
 fn close_at_any_depth() {
     const NAME: &str = "close_at_any_depth";
     if common::is_child(NAME) {

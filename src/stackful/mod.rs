@@ -6,6 +6,7 @@
 //! live in `chain`, which it calls on every resume and never bypasses.
 
 pub(crate) mod arch;
+mod asan;
 pub mod foreign;
 mod os;
 mod overflow;
@@ -144,6 +145,8 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
         let addr = (top as usize - size_of::<Start<F>>()) & !(align_of::<Start<F>>() - 1);
         let data = addr as *mut Start<F>;
         stack::make_writable((addr - arch::INIT_BYTES) as *mut u8, top);
+        // Whatever the stack's last coroutine left poisoned is free again.
+        asan::unpoison(stack.top().wrapping_sub(stack.size()), stack.size());
         // SAFETY: `Builder::build` checked that `Start<F>` and its alignment
         // fit in a sixteenth of the stack, so `data`, below a top at most
         // 2 KiB under the stack's own, is inside the stack; nothing else uses
@@ -206,6 +209,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     #[inline(always)]
     fn run(&mut self, input: I, entered: Entered) -> Result<Resumed<Y, R>, Error> {
         let input = ManuallyDrop::new(input);
+        let leaving = self.asan_resume();
         // SAFETY: the coroutine is suspended (checked by `enter`), so `sp` is
         // its saved continuation; the other side reads `input` exactly once.
         let (value, sp) = unsafe {
@@ -216,6 +220,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
                 self.sp,
             )
         };
+        asan::resumed(leaving);
         if !sp.is_null() {
             self.sp = sp;
             chain::leave(&self.header, Status::Suspended, entered);
@@ -225,6 +230,16 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         }
         // SAFETY: a finishing coroutine passes the address of its completion.
         unsafe { self.finished(value, entered) }
+    }
+
+    /// Announces the switch onto this coroutine's stack to AddressSanitizer
+    /// (nothing without it).
+    #[inline(always)]
+    fn asan_resume(&self) -> asan::Leaving {
+        match &self.stack {
+            Some(stack) => asan::resume(stack.top().wrapping_sub(stack.size()), stack.size()),
+            None => asan::resume(std::ptr::null(), 0),
+        }
     }
 
     /// The rest of a resume after which the body finished: kept out of line
@@ -337,7 +352,9 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         let value = loop {
             // SAFETY: as in `resume`; the flag tells the pending suspension
             // to consult `closing` instead of reading a value.
+            let leaving = self.asan_resume();
             let (value, sp) = unsafe { arch::switch_in(0, CLOSING, self.header.link(), self.sp) };
+            asan::resumed(leaving);
             if sp.is_null() {
                 // Nothing runs on the stack any more: the reserve closes
                 // before `finish` gives the stack back for reuse.
@@ -487,6 +504,8 @@ where
     let start = data.cast::<Start<F>>();
     // SAFETY: `place` wrote a `Start<F>` at `data`, which stays in place.
     let header = unsafe { (*start).header };
+    // SAFETY: the header outlives every run of its coroutine.
+    asan::arrived(unsafe { &*header }, None);
     // SAFETY: the first resume passes the address of its input, never null
     // (close handles never-started coroutines without switching).
     let input = unsafe { (input as *const I).read() };
@@ -510,6 +529,8 @@ where
         Err(payload) if closing && unwind::is_forced(&*payload) => Completion::Closed,
         Err(payload) => Completion::Panic(PanicPayload::new(payload)),
     });
+    // SAFETY: the header outlives every run of its coroutine.
+    asan::finish(unsafe { &*header });
     // SAFETY: nothing left on this stack needs dropping: the completion is
     // moved out by the resumer, everything else was consumed above.
     unsafe { arch::switch_final(&*completion as *const Completion<R> as usize, link) }
@@ -533,8 +554,12 @@ unsafe fn drop_start<F>(data: *mut u8) {
 #[inline(always)]
 unsafe fn suspend_running<I, Y>(header: *const Header, link: *mut usize, value: Y) -> I {
     let value = ManuallyDrop::new(value);
+    // SAFETY: the header outlives every run of its coroutine.
+    let leaving = asan::suspend(unsafe { &*header });
     // SAFETY: promised by the caller; the resumer moves `value` out.
     let (input, flag) = unsafe { arch::switch_out(&*value as *const Y as usize, link) };
+    // SAFETY: as above.
+    asan::arrived(unsafe { &*header }, Some(leaving));
     if flag != RESUMING {
         // SAFETY: the header outlives every run of its coroutine.
         closing(unsafe { &*header });
