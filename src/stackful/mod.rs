@@ -350,9 +350,9 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         // unwinding, as nothing may unwind out of here before `leave`).
         let mut late_panic: Option<PanicPayload> = None;
         let value = loop {
+            let leaving = self.asan_resume();
             // SAFETY: as in `resume`; the flag tells the pending suspension
             // to consult `closing` instead of reading a value.
-            let leaving = self.asan_resume();
             let (value, sp) = unsafe { arch::switch_in(0, CLOSING, self.header.link(), self.sp) };
             asan::resumed(leaving);
             if sp.is_null() {
