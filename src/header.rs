@@ -162,7 +162,7 @@ impl Header {
     #[inline]
     pub(crate) fn status(&self) -> Status {
         match self.state.get() {
-            SUSPENDED => Status::Suspended,
+            SUSPENDED | WAITING => Status::Suspended,
             DEAD => Status::Dead,
             _ if is_current(self) => Status::Running,
             _ => Status::Normal,
@@ -174,11 +174,24 @@ impl Header {
     pub(crate) fn needs_closing(&self) -> Result<bool, Error> {
         match self.state.get() {
             SUSPENDED => Ok(true),
+            // Closing ends the wait: the pending wait is closed like any
+            // other suspension.
+            WAITING => {
+                crate::chain::end_wait(self);
+                Ok(true)
+            }
             DEAD => Ok(false),
             // Unreachable through the safe API: an active coroutine is
             // borrowed by its resumer.
             _ => Err(Error::NotSuspended),
         }
+    }
+
+    /// True if the coroutine is suspended waiting on a future, for the
+    /// executor polling it (see [`WAITING`]).
+    #[inline]
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.state.get() == WAITING
     }
 
     /// Records whether the thread was panicking when the coroutine was
@@ -269,3 +282,10 @@ impl Header {
 pub(crate) const SUSPENDED: u32 = 0;
 /// `Header::state` of a dead coroutine.
 pub(crate) const DEAD: u32 = u32::MAX;
+/// `Header::state` of a coroutine suspended because it waits on a future
+/// (`coro::wait` in a stackful one, a foreign `.await` in a stackless one)
+/// while an executor polls it: it reads `Suspended`, but only the poll that
+/// left it so goes on with it (`chain::enter_waiting`); a plain resume is
+/// refused with `Error::Waiting`, and `close` ends the wait (`chain::end_wait`).
+/// Set only by `chain::leave_waiting`.
+pub(crate) const WAITING: u32 = u32::MAX - 1;

@@ -199,6 +199,7 @@ pub mod differences {}
 
 mod chain;
 mod error;
+mod future;
 mod handle;
 mod header;
 mod resume;
@@ -215,6 +216,11 @@ mod unsupported;
 pub use chain::suspend;
 pub use chain::{MAX_NESTING, is_yieldable, running};
 pub use error::{Error, PanicPayload};
+#[cfg(feature = "futures")]
+pub use future::IntoStream;
+#[cfg(not(coro_stackful))]
+pub use future::wait;
+pub use future::{CoroutineFuture, ResumeFuture};
 pub use handle::Handle;
 pub use resume::{IntoIter, Resume, Resumed};
 #[cfg(coro_stackful)]
@@ -222,7 +228,7 @@ pub use stackful::foreign;
 #[cfg(coro_stackful)]
 pub use stackful::{
     Builder, Coroutine, DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder,
-    set_stack_pool_capacity, stack_pool_capacity, suspend,
+    set_stack_pool_capacity, stack_pool_capacity, suspend, wait,
 };
 pub use status::Status;
 #[cfg(all(feature = "stackful", not(coro_stackful)))]

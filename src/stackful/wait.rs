@@ -1,0 +1,380 @@
+//! Stackful coroutines under an executor: [`wait`], which suspends a
+//! coroutine's whole stack while a future is pending, and the resume made
+//! by an executor's poll that it needs.
+//!
+//! A poll that resumes a coroutine ([`Coroutine::poll_resume`]) records, in
+//! this thread's [`POLL`], which coroutine it resumes and the waker of its
+//! `Context`, and puts back what was there once the coroutine comes back.
+//! `wait` in that coroutine (the chain's running one, and the one recorded)
+//! polls its future with a clone of that waker; while the future is
+//! pending it marks the slot and switches out as a suspension does, without
+//! a value. The poll sees the mark, leaves the coroutine waiting (see
+//! `header::WAITING`) and returns `Pending`; its next poll switches back in
+//! with no input, and `wait` polls the future again with that poll's waker.
+//!
+//! Why a clone of the waker, in `wait`'s own frame: the future's `poll` may
+//! itself suspend the coroutine (a `Yielder` reached from a `poll_fn`, a
+//! nested `wait`), and its `&mut Context` must still point at something alive
+//! when it is resumed, by another poll, maybe much later, or unwound by
+//! `close`. The executor's `Context` is gone by then; `wait`'s frame is not.
+//!
+//! Who may wait: only code on the stack of the coroutine that the latest
+//! poll resumed, while it runs. A coroutine resumed by a plain `resume` has
+//! no executor to return `Pending` to, even when its resumer has one: like
+//! Lua's `yield`, a wait suspends the running coroutine only, and its
+//! resumer's `resume` cannot take a `Pending` (`Error::NotPolled`). To wait
+//! in a nested coroutine, resume it with `resume_async` under `wait`.
+//!
+//! This module owns [`POLL`]; it may not touch a suspension's own values,
+//! which stay `mod.rs`'s.
+
+use std::cell::Cell;
+use std::future::{Future, IntoFuture};
+use std::mem::ManuallyDrop;
+use std::pin::{Pin, pin};
+use std::ptr;
+use std::task::{Context, Poll, Waker};
+
+use super::{Coroutine, RESUMING, arch, closing};
+use crate::chain;
+use crate::future::{self, CoroutineFuture, Polled, Polling, ResumeFuture};
+use crate::header::Header;
+use crate::{Error, Resumed, Status};
+
+/// What the latest poll that resumed a coroutine left for `wait`.
+struct PollSlot {
+    /// The coroutine the poll resumed; null when none is being polled.
+    header: Cell<*const Header>,
+    /// The waker of the poll's `Context`, alive while the poll runs.
+    waker: Cell<*const Waker>,
+    /// Set by `wait` when it switches out because its future is pending.
+    waited: Cell<bool>,
+}
+
+thread_local! {
+    /// This thread's [`PollSlot`].
+    static POLL: PollSlot = const {
+        PollSlot {
+            header: Cell::new(ptr::null()),
+            waker: Cell::new(ptr::null()),
+            waited: Cell::new(false),
+        }
+    };
+}
+
+/// What a poll displaced from [`POLL`], to put back when its coroutine
+/// comes back: polls nest (a `wait` polling the resume of another
+/// coroutine).
+struct Displaced {
+    header: *const Header,
+    waker: *const Waker,
+}
+
+/// Records that the coroutine of `header` is resumed by a poll with `waker`.
+#[inline]
+fn record(header: *const Header, waker: &Waker) -> Displaced {
+    POLL.with(|slot| Displaced {
+        header: slot.header.replace(header),
+        waker: slot.waker.replace(waker),
+    })
+}
+
+/// Puts back what [`record`] displaced; true if the coroutine switched out
+/// because it waits.
+#[inline]
+fn restore(displaced: Displaced) -> bool {
+    POLL.with(|slot| {
+        slot.header.set(displaced.header);
+        slot.waker.set(displaced.waker);
+        slot.waited.replace(false)
+    })
+}
+
+impl<I, Y, R> Coroutine<I, Y, R> {
+    /// A resume made by an executor's poll with `cx`: with `Some(input)`, as
+    /// [`resume`](Self::resume); with `None`, goes on with the `wait` the body
+    /// is in. `Pending` when the body waits: the coroutine is left waiting.
+    fn poll_resume(&mut self, cx: &mut Context<'_>, input: Option<I>) -> Polling<Y, R> {
+        let entered = match input {
+            Some(_) => chain::enter(&self.header, true),
+            None => chain::enter_waiting(&self.header),
+        };
+        let entered = match entered {
+            Ok(entered) => entered,
+            Err(err) => return Poll::Ready(Err(err)),
+        };
+        // As in `resume_panicking`: a panic already in flight is not the
+        // coroutine's own.
+        let panicking = std::thread::panicking();
+        if panicking {
+            self.header.set_resumed_panicking(true);
+        }
+        let input = ManuallyDrop::new(input);
+        // A wait takes no input: its word is never read.
+        let word = input.as_ref().map_or(0, |input| input as *const I as usize);
+        let displaced = record(self.header.as_ptr(), cx.waker());
+        // SAFETY: the coroutine is suspended (checked by `enter`, or waiting,
+        // checked by `enter_waiting`), so `sp` is its continuation; the
+        // other side reads the input, if any, exactly once.
+        let (value, sp) = unsafe { arch::switch_in(word, RESUMING, self.header.link(), self.sp) };
+        let waited = restore(displaced);
+        if panicking {
+            self.header.set_resumed_panicking(false);
+        }
+        if sp.is_null() {
+            // SAFETY: a finishing coroutine passes the address of its completion.
+            return Poll::Ready(unsafe { self.finished(value, entered) });
+        }
+        self.sp = sp;
+        if waited {
+            chain::leave_waiting(&self.header, entered);
+            return Poll::Pending;
+        }
+        chain::leave(&self.header, Status::Suspended, entered);
+        // SAFETY: a suspension passes the address of its value, which stays
+        // put while it is suspended, and never reads it again.
+        Poll::Ready(Ok(Resumed::Yield(unsafe { (value as *const Y).read() })))
+    }
+
+    /// Resumes the coroutine from async code (Lua's `coroutine.resume` for
+    /// an executor): the same as [`resume`](Self::resume), with the same
+    /// statuses and errors, except that the body may [`wait`] on futures
+    /// while it runs. See [`ResumeFuture`] for what dropping it does.
+    ///
+    /// ```
+    /// use coro::{Coroutine, Resumed};
+    ///
+    /// let mut doubler = Coroutine::new(|y, mut n: u32| loop {
+    ///     coro::wait(tokio::task::yield_now()).unwrap();
+    ///     n = y.suspend(n * 2);
+    /// });
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     assert_eq!(doubler.resume_async(4).await.unwrap(), Resumed::Yield(8));
+    ///     assert_eq!(doubler.resume_async(5).await.unwrap(), Resumed::Yield(10));
+    /// });
+    /// ```
+    pub fn resume_async(&mut self, input: I) -> ResumeFuture<'_, Self, I> {
+        future::resume_future(self, input)
+    }
+}
+
+#[cfg(feature = "futures")]
+impl<Y, R> Coroutine<(), Y, R> {
+    /// The generator as a `futures_core::Stream` over its yields (Lua's
+    /// `coroutine.wrap` for an executor): see [`IntoStream`](crate::IntoStream).
+    /// Between two suspensions the body may [`wait`] on futures.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::pin::Pin;
+    /// use futures_core::Stream;
+    ///
+    /// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<&str>();
+    /// let words = coro::Coroutine::new(move |y, ()| {
+    ///     while let Some(line) = coro::wait(rx.recv()).unwrap() {
+    ///         line.split(' ').for_each(|word| y.suspend(word));
+    ///     }
+    /// });
+    /// let mut words = words.into_stream();
+    /// tx.send("to be").unwrap();
+    /// tx.send("or not").unwrap();
+    /// drop(tx);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let got = rt.block_on(async {
+    ///     let mut got = Vec::new();
+    ///     while let Some(w) = poll_fn(|cx| Pin::new(&mut words).poll_next(cx)).await {
+    ///         got.push(w);
+    ///     }
+    ///     got
+    /// });
+    /// assert_eq!(got, ["to", "be", "or", "not"]);
+    /// ```
+    pub fn into_stream(self) -> crate::IntoStream<Self> {
+        crate::IntoStream::new(self)
+    }
+}
+
+/// Waits for `future` from any depth of plain calls in a stackful coroutine
+/// that an executor is polling, and returns its output.
+///
+/// The coroutine is polled when it is awaited ([`IntoFuture`]), when its
+/// stream is polled (`into_stream`), or by
+/// [`resume_async`](Coroutine::resume_async). `wait` polls `future` with the
+/// waker of that poll; while it is pending the coroutine's whole stack
+/// suspends, the poll returns `Pending`, and the executor polls again once
+/// the future wakes it. Other tasks run meanwhile. A suspension inside the
+/// coroutine is a suspension as usual: `wait` is for the executor what
+/// [`suspend`](crate::suspend) is for the resumer.
+///
+/// # Errors
+/// Returned at once, with `future` dropped unpolled:
+/// - [`Error::OutsideCoroutine`] on a thread's own stack;
+/// - [`Error::AcrossBoundary`] in a stackless coroutine's synchronous code
+///   (its body `.await`s instead), while the coroutine is being closed, or
+///   while a panic unwinds it;
+/// - [`Error::NotPolled`] in a coroutine resumed by a plain `resume`, even
+///   one whose resumer an executor polls: as Lua's `yield` suspends only the
+///   running coroutine, not the one that resumed it, a plain `resume` has no
+///   way to take a `Pending`. Resume such a nested coroutine with
+///   `coro::wait(inner.resume_async(input))` instead.
+///
+/// A panic in `future`'s `poll` unwinds the coroutine as any other panic.
+/// If the coroutine is closed (its future or stream dropped) while it waits,
+/// `future` is dropped first, then the rest of the stack unwinds.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// // A plain recursive function: no async, no executor in sight.
+/// fn countdown(n: u32, log: &mut Vec<u32>) {
+///     if n > 0 {
+///         coro::wait(tokio::time::sleep(Duration::from_millis(1))).unwrap();
+///         log.push(n);
+///         countdown(n - 1, log);
+///     }
+/// }
+///
+/// let co = coro::Coroutine::new(|_, ()| {
+///     let mut log = Vec::new();
+///     countdown(3, &mut log);
+///     log
+/// });
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+/// assert_eq!(rt.block_on(co.into_future()).unwrap(), [3, 2, 1]);
+///
+/// // Where no executor polls: an error, never a hang.
+/// assert!(matches!(coro::wait(async {}), Err(coro::Error::OutsideCoroutine)));
+/// let mut plain = coro::Coroutine::<(), (), _>::new(|_, ()| coro::wait(async {}).map_err(|e| e.to_string()));
+/// assert_eq!(
+///     plain.resume(()).unwrap().returned().unwrap().unwrap_err(),
+///     "attempt to wait in a coroutine that no executor polls"
+/// );
+/// ```
+pub fn wait<F: Future>(future: F) -> Result<F::Output, Error> {
+    let (header, link) = polled_coroutine()?;
+    let mut future = pin!(future);
+    // SAFETY: `polled_coroutine` found the running coroutine recorded by
+    // the poll that resumed it, whose waker is alive while it runs.
+    let mut waker = unsafe { current_waker() }.clone();
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+            return Ok(output);
+        }
+        POLL.with(|slot| slot.waited.set(true));
+        // SAFETY: we are on the running coroutine's stack (checked by
+        // `polled_coroutine`; the future's poll, on the same stack, came
+        // back), and switch out with no value, which the poll knows not to
+        // read by the mark just set.
+        let (_, flag) = unsafe { arch::switch_out(0, link) };
+        if flag != RESUMING {
+            // SAFETY: the header outlives every run of its coroutine.
+            closing(unsafe { &*header });
+        }
+        // Only a poll goes on with a waiting coroutine (see
+        // `chain::enter_waiting`), and it recorded its waker: refresh ours
+        // if the task's has changed.
+        // SAFETY: as above, the poll that resumed us is running.
+        let current = unsafe { current_waker() };
+        if !waker.will_wake(current) {
+            waker = current.clone();
+        }
+    }
+}
+
+/// The running coroutine's header and link, if it may wait: stackful, not
+/// closing or unwinding, and resumed by the poll recorded in [`POLL`].
+fn polled_coroutine() -> Result<(*const Header, *mut usize), Error> {
+    chain::with_current(|header| {
+        let header = header.ok_or(Error::OutsideCoroutine)?;
+        if header.stack_top().is_null() || !header.can_suspend() {
+            return Err(Error::AcrossBoundary);
+        }
+        if !POLL.with(|slot| ptr::eq(slot.header.get(), header)) {
+            return Err(Error::NotPolled);
+        }
+        Ok((header as *const Header, header.link()))
+    })
+}
+
+/// The waker of the poll recorded in [`POLL`].
+///
+/// # Safety
+/// That poll must be running: the recorded coroutine is the running one.
+unsafe fn current_waker<'a>() -> &'a Waker {
+    // SAFETY: promised by the caller: the poll that recorded the waker has
+    // not returned, and restores the slot before it does.
+    POLL.with(|slot| unsafe { &*slot.waker.get() })
+}
+
+// What both backends implement word for word on top of `poll_resume`: the
+// adapters' trait, `IntoFuture`, and the adapters' `Future` and `Stream`.
+// The stackless backend's, in `src/stackless/poll.rs`, are the same.
+
+impl<I, Y, R> Polled<I> for Coroutine<I, Y, R> {
+    type Yield = Y;
+    type Return = R;
+
+    #[inline]
+    fn poll_resume(&mut self, cx: &mut Context<'_>, input: Option<I>) -> Polling<Y, R> {
+        Coroutine::poll_resume(self, cx, input)
+    }
+
+    #[inline]
+    fn is_waiting(&self) -> bool {
+        self.header.is_waiting()
+    }
+
+    fn status(&self) -> Status {
+        Coroutine::status(self)
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        Coroutine::close(self)
+    }
+}
+
+impl<R> IntoFuture for Coroutine<(), (), R> {
+    type Output = Result<R, Error>;
+    type IntoFuture = CoroutineFuture<Self>;
+
+    /// The coroutine run to its end by an executor: see [`CoroutineFuture`].
+    fn into_future(self) -> CoroutineFuture<Self> {
+        CoroutineFuture::new(self)
+    }
+}
+
+impl<R> Future for CoroutineFuture<Coroutine<(), (), R>> {
+    type Output = Result<R, Error>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        future::poll_to_end(self.get_mut(), cx)
+    }
+}
+
+impl<I, Y, R> Future for ResumeFuture<'_, Coroutine<I, Y, R>, I> {
+    type Output = Result<Resumed<Y, R>, Error>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        future::poll_resume_future(self.get_mut(), cx)
+    }
+}
+
+#[cfg(feature = "futures")]
+impl<Y, R> futures_core::Stream for crate::IntoStream<Coroutine<(), Y, R>> {
+    type Item = Y;
+
+    #[inline]
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Y>> {
+        future::poll_next(self.get_mut(), cx)
+    }
+}
+
+#[cfg(feature = "futures")]
+impl<Y, R> futures_core::FusedStream for crate::IntoStream<Coroutine<(), Y, R>> {
+    fn is_terminated(&self) -> bool {
+        future::is_terminated(self)
+    }
+}
