@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use common::{CountingWaker, Log, PendingFor, Tracker, poll_with, run_local};
 use coro::{Coroutine, Error, Resumed, Status};
+#[cfg(feature = "futures")]
+use futures_core::Stream;
 use tokio::sync::{mpsc, oneshot};
 
 fn ms(n: u64) -> Duration {
@@ -465,4 +467,74 @@ fn dropping_an_unpolled_resume_future_leaves_the_coroutine_alone() {
     drop(co.resume_async(1));
     assert_eq!(co.status(), Status::Suspended);
     assert_eq!(co.resume(2).unwrap(), Resumed::Yield(2));
+}
+
+// ---- streams --------------------------------------------------------------
+
+#[cfg(feature = "futures")]
+mod streams {
+    use super::*;
+    use common::next;
+
+    #[test]
+    fn a_generator_waiting_between_suspensions_is_a_stream() {
+        let got = run_local(async {
+            let (tx, mut rx) = mpsc::unbounded_channel::<&str>();
+            let mut words = Coroutine::new(move |y, ()| {
+                while let Some(line) = receive_line(&mut rx) {
+                    line.split(' ').for_each(|word| y.suspend(word));
+                }
+            })
+            .into_stream();
+            tokio::task::spawn_local(async move {
+                for line in ["to be", "or not", "to be"] {
+                    tokio::time::sleep(ms(1)).await;
+                    tx.send(line).unwrap();
+                }
+            });
+            let mut got = Vec::new();
+            while let Some(word) = next(&mut words).await {
+                got.push(word);
+            }
+            assert!(futures_core::FusedStream::is_terminated(&words));
+            assert_eq!(next(&mut words).await, None, "ended for good");
+            got
+        });
+        assert_eq!(got, ["to", "be", "or", "not", "to", "be"]);
+    }
+
+    fn receive_line(rx: &mut mpsc::UnboundedReceiver<&'static str>) -> Option<&'static str> {
+        coro::wait(rx.recv()).unwrap()
+    }
+
+    #[test]
+    fn a_panic_in_a_stream_is_raised_in_the_poller() {
+        let caught = std::panic::catch_unwind(|| {
+            run_local(async {
+                let mut stream = Coroutine::new(|y, ()| {
+                    y.suspend(1);
+                    coro::wait(tokio::task::yield_now()).unwrap();
+                    std::panic::panic_any(42_u32);
+                })
+                .into_stream();
+                assert_eq!(next(&mut stream).await, Some(1));
+                next(&mut stream).await
+            })
+        })
+        .unwrap_err();
+        assert_eq!(*caught.downcast::<u32>().unwrap(), 42);
+    }
+
+    #[test]
+    fn the_stream_gives_the_coroutine_back() {
+        let mut stream = Coroutine::new(|y, ()| y.suspend(1)).into_stream();
+        assert_eq!(stream.coroutine().status(), Status::Suspended);
+        let (_, waker) = CountingWaker::new();
+        assert_eq!(
+            std::pin::Pin::new(&mut stream).poll_next(&mut std::task::Context::from_waker(&waker)),
+            Poll::Ready(Some(1))
+        );
+        let mut co = stream.into_coroutine();
+        assert_eq!(co.resume(()).unwrap(), Resumed::Return(()));
+    }
 }
