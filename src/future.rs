@@ -53,7 +53,7 @@ pub(crate) trait Polled<I> {
 }
 
 /// Polls a coroutine that waits, or resumes it with `input` otherwise.
-#[inline]
+#[inline(always)]
 fn step<C: Polled<I>, I>(
     coroutine: &mut C,
     cx: &mut Context<'_>,
@@ -359,7 +359,7 @@ impl<C> IntoStream<C> {
 
 /// One poll of an [`IntoStream`].
 #[cfg(feature = "futures")]
-#[inline]
+#[inline(always)]
 pub(crate) fn poll_next<C: Polled<()>>(
     this: &mut IntoStream<C>,
     cx: &mut Context<'_>,

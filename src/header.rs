@@ -16,6 +16,7 @@ use std::any::{Any, TypeId};
 use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Waker;
 
 use crate::chain::is_current;
 use crate::shared::Shared;
@@ -136,6 +137,12 @@ pub(crate) struct Header {
     /// An unwind caught by `foreign::callback`, to be continued by the
     /// enclosing `foreign::call` once the foreign code has returned.
     pending_unwind: Cell<Option<Box<dyn Any + Send>>>,
+    /// The waker of the executor's poll that resumed this (stackful)
+    /// coroutine, for `coro::wait`, while that poll runs; null otherwise,
+    /// and always in a stackless one (see `stackful::wait`). Not with the
+    /// hot fields: a plain resume never reads it.
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    poll_waker: Cell<*const Waker>,
 }
 
 impl Header {
@@ -156,6 +163,7 @@ impl Header {
             types,
             waiting: Cell::new(ptr::null_mut()),
             pending_unwind: Cell::new(None),
+            poll_waker: Cell::new(ptr::null()),
         })
     }
 
@@ -234,6 +242,21 @@ impl Header {
     #[inline]
     pub(crate) fn set_waiting(&self, waiting: *mut ()) {
         self.waiting.set(waiting);
+    }
+
+    /// The waker of the poll running this coroutine, or null.
+    #[inline]
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn poll_waker(&self) -> *const Waker {
+        self.poll_waker.get()
+    }
+
+    /// Records the waker of the poll about to run this coroutine (null once
+    /// it is back).
+    #[inline]
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn set_poll_waker(&self, waker: *const Waker) {
+        self.poll_waker.set(waker);
     }
 
     /// Takes or replaces the unwind waiting for `foreign::call`.

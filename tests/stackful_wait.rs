@@ -383,21 +383,6 @@ fn a_leaked_resume_future_leaves_a_waiting_coroutine_that_refuses_resumes_and_cl
 }
 
 #[test]
-fn a_leaked_coroutine_future_keeps_its_stack_and_nothing_else_happens() {
-    let tracker = Tracker::new();
-    let local = tracker.make();
-    let mut future = Coroutine::<(), (), ()>::new(move |_, ()| {
-        let _local = local;
-        coro::wait(std::future::pending::<()>()).unwrap();
-    })
-    .into_future();
-    let (_, waker) = CountingWaker::new();
-    assert!(poll_with(&mut future, &waker).is_pending());
-    mem::forget(future);
-    assert_eq!(tracker.alive(), 1);
-}
-
-#[test]
 fn a_suspension_inside_the_awaited_futures_poll_is_a_suspension() {
     // The future's poll suspends the whole coroutine, and uses its
     // `Context` after it was resumed by a later poll: that context must

@@ -2,13 +2,13 @@
 //! coroutine's whole stack while a future is pending, and the resume made
 //! by an executor's poll that it needs.
 //!
-//! A poll that resumes a coroutine ([`Coroutine::poll_resume`]) records, in
-//! this thread's [`POLL`], which coroutine it resumes and the waker of its
-//! `Context`, and puts back what was there once the coroutine comes back.
-//! `wait` in that coroutine (the chain's running one, and the one recorded)
-//! polls its future with a clone of that waker; while the future is
-//! pending it marks the slot and switches out as a suspension does, without
-//! a value. The poll sees the mark, leaves the coroutine waiting (see
+//! A poll that resumes a coroutine ([`Coroutine::poll_resume`]) records the
+//! waker of its `Context` in the coroutine's header for as long as the
+//! coroutine runs (`Header::poll_waker`). `wait` in that coroutine (the
+//! chain's running one) polls its future with a clone of that waker; while
+//! the future is pending it switches out as a suspension does, but with a
+//! null value word, which no suspension passes (it passes the address of its
+//! value). The poll sees it, leaves the coroutine waiting (see
 //! `header::WAITING`) and returns `Pending`; its next poll switches back in
 //! with no input, and `wait` polls the future again with that poll's waker.
 //!
@@ -25,10 +25,9 @@
 //! resumer's `resume` cannot take a `Pending` (`Error::NotPolled`). To wait
 //! in a nested coroutine, resume it with `resume_async` under `wait`.
 //!
-//! This module owns [`POLL`]; it may not touch a suspension's own values,
-//! which stay `mod.rs`'s.
+//! This module owns `Header::poll_waker`; it may not touch a suspension's
+//! own values, which stay `mod.rs`'s.
 
-use std::cell::Cell;
 use std::future::{Future, IntoFuture};
 use std::mem::ManuallyDrop;
 use std::pin::{Pin, pin};
@@ -41,59 +40,14 @@ use crate::future::{self, CoroutineFuture, Polled, Polling, ResumeFuture};
 use crate::header::Header;
 use crate::{Error, Resumed, Status};
 
-/// What the latest poll that resumed a coroutine left for `wait`.
-struct PollSlot {
-    /// The coroutine the poll resumed; null when none is being polled.
-    header: Cell<*const Header>,
-    /// The waker of the poll's `Context`, alive while the poll runs.
-    waker: Cell<*const Waker>,
-    /// Set by `wait` when it switches out because its future is pending.
-    waited: Cell<bool>,
-}
-
-thread_local! {
-    /// This thread's [`PollSlot`].
-    static POLL: PollSlot = const {
-        PollSlot {
-            header: Cell::new(ptr::null()),
-            waker: Cell::new(ptr::null()),
-            waited: Cell::new(false),
-        }
-    };
-}
-
-/// What a poll displaced from [`POLL`], to put back when its coroutine
-/// comes back: polls nest (a `wait` polling the resume of another
-/// coroutine).
-struct Displaced {
-    header: *const Header,
-    waker: *const Waker,
-}
-
-/// Records that the coroutine of `header` is resumed by a poll with `waker`.
-#[inline]
-fn record(header: *const Header, waker: &Waker) -> Displaced {
-    POLL.with(|slot| Displaced {
-        header: slot.header.replace(header),
-        waker: slot.waker.replace(waker),
-    })
-}
-
-/// Puts back what [`record`] displaced; true if the coroutine switched out
-/// because it waits.
-#[inline]
-fn restore(displaced: Displaced) -> bool {
-    POLL.with(|slot| {
-        slot.header.set(displaced.header);
-        slot.waker.set(displaced.waker);
-        slot.waited.replace(false)
-    })
-}
+/// The value word of a switch out of `wait`: no suspension passes it.
+const WAITED: usize = 0;
 
 impl<I, Y, R> Coroutine<I, Y, R> {
     /// A resume made by an executor's poll with `cx`: with `Some(input)`, as
     /// [`resume`](Self::resume); with `None`, goes on with the `wait` the body
     /// is in. `Pending` when the body waits: the coroutine is left waiting.
+    #[inline(always)]
     fn poll_resume(&mut self, cx: &mut Context<'_>, input: Option<I>) -> Polling<Y, R> {
         let entered = match input {
             Some(_) => chain::enter(&self.header, true),
@@ -112,12 +66,12 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         let input = ManuallyDrop::new(input);
         // A wait takes no input: its word is never read.
         let word = input.as_ref().map_or(0, |input| input as *const I as usize);
-        let displaced = record(self.header.as_ptr(), cx.waker());
+        self.header.set_poll_waker(cx.waker());
         // SAFETY: the coroutine is suspended (checked by `enter`, or waiting,
         // checked by `enter_waiting`), so `sp` is its continuation; the
         // other side reads the input, if any, exactly once.
         let (value, sp) = unsafe { arch::switch_in(word, RESUMING, self.header.link(), self.sp) };
-        let waited = restore(displaced);
+        self.header.set_poll_waker(ptr::null());
         if panicking {
             self.header.set_resumed_panicking(false);
         }
@@ -126,7 +80,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             return Poll::Ready(unsafe { self.finished(value, entered) });
         }
         self.sp = sp;
-        if waited {
+        if value == WAITED {
             chain::leave_waiting(&self.header, entered);
             return Poll::Pending;
         }
@@ -252,59 +206,51 @@ impl<Y, R> Coroutine<(), Y, R> {
 /// );
 /// ```
 pub fn wait<F: Future>(future: F) -> Result<F::Output, Error> {
-    let (header, link) = polled_coroutine()?;
+    let (header, waker) = polled_coroutine()?;
+    // SAFETY: the header outlives every run of its coroutine, and `wait`
+    // runs on its stack.
+    let header = unsafe { &*header };
     let mut future = pin!(future);
-    // SAFETY: `polled_coroutine` found the running coroutine recorded by
-    // the poll that resumed it, whose waker is alive while it runs.
-    let mut waker = unsafe { current_waker() }.clone();
+    // SAFETY: the poll that recorded the waker is running this coroutine.
+    let mut waker = unsafe { &*waker }.clone();
     loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
             return Ok(output);
         }
-        POLL.with(|slot| slot.waited.set(true));
         // SAFETY: we are on the running coroutine's stack (checked by
         // `polled_coroutine`; the future's poll, on the same stack, came
-        // back), and switch out with no value, which the poll knows not to
-        // read by the mark just set.
-        let (_, flag) = unsafe { arch::switch_out(0, link) };
+        // back), and pass no value, which the poll knows not to read.
+        let (_, flag) = unsafe { arch::switch_out(WAITED, header.link()) };
         if flag != RESUMING {
-            // SAFETY: the header outlives every run of its coroutine.
-            closing(unsafe { &*header });
+            closing(header);
         }
         // Only a poll goes on with a waiting coroutine (see
-        // `chain::enter_waiting`), and it recorded its waker: refresh ours
-        // if the task's has changed.
-        // SAFETY: as above, the poll that resumed us is running.
-        let current = unsafe { current_waker() };
-        if !waker.will_wake(current) {
+        // `chain::enter_waiting`), and it recorded its waker: take it if the
+        // task's has changed.
+        let current = header.poll_waker();
+        // SAFETY: non-null, it is the waker of the poll running us.
+        if let Some(current) = unsafe { current.as_ref() }
+            && !waker.will_wake(current)
+        {
             waker = current.clone();
         }
     }
 }
 
-/// The running coroutine's header and link, if it may wait: stackful, not
-/// closing or unwinding, and resumed by the poll recorded in [`POLL`].
-fn polled_coroutine() -> Result<(*const Header, *mut usize), Error> {
+/// The running coroutine's header and the waker of the poll running it, if
+/// it may wait: stackful, not closing or unwinding, and resumed by a poll.
+fn polled_coroutine() -> Result<(*const Header, *const Waker), Error> {
     chain::with_current(|header| {
         let header = header.ok_or(Error::OutsideCoroutine)?;
         if header.stack_top().is_null() || !header.can_suspend() {
             return Err(Error::AcrossBoundary);
         }
-        if !POLL.with(|slot| ptr::eq(slot.header.get(), header)) {
+        let waker = header.poll_waker();
+        if waker.is_null() {
             return Err(Error::NotPolled);
         }
-        Ok((header as *const Header, header.link()))
+        Ok((header as *const Header, waker))
     })
-}
-
-/// The waker of the poll recorded in [`POLL`].
-///
-/// # Safety
-/// That poll must be running: the recorded coroutine is the running one.
-unsafe fn current_waker<'a>() -> &'a Waker {
-    // SAFETY: promised by the caller: the poll that recorded the waker has
-    // not returned, and restores the slot before it does.
-    POLL.with(|slot| unsafe { &*slot.waker.get() })
 }
 
 // What both backends implement word for word on top of `poll_resume`: the
@@ -315,7 +261,7 @@ impl<I, Y, R> Polled<I> for Coroutine<I, Y, R> {
     type Yield = Y;
     type Return = R;
 
-    #[inline]
+    #[inline(always)]
     fn poll_resume(&mut self, cx: &mut Context<'_>, input: Option<I>) -> Polling<Y, R> {
         Coroutine::poll_resume(self, cx, input)
     }
@@ -366,7 +312,7 @@ impl<I, Y, R> Future for ResumeFuture<'_, Coroutine<I, Y, R>, I> {
 impl<Y, R> futures_core::Stream for crate::IntoStream<Coroutine<(), Y, R>> {
     type Item = Y;
 
-    #[inline]
+    #[inline(always)]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Y>> {
         future::poll_next(self.get_mut(), cx)
     }

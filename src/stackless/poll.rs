@@ -31,6 +31,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// [`resume`](Self::resume); with `None`, polls again a body that waits
     /// on a future. `Pending` when the body waits: the coroutine is left
     /// waiting.
+    #[inline(always)]
     fn poll_resume(&mut self, cx: &mut Context<'_>, input: Option<I>) -> Polling<Y, R> {
         let entered = match input {
             Some(_) => chain::enter(&self.header, true),
@@ -129,7 +130,7 @@ impl<I, Y, R> Polled<I> for Coroutine<I, Y, R> {
     type Yield = Y;
     type Return = R;
 
-    #[inline]
+    #[inline(always)]
     fn poll_resume(&mut self, cx: &mut Context<'_>, input: Option<I>) -> Polling<Y, R> {
         Coroutine::poll_resume(self, cx, input)
     }
@@ -180,7 +181,7 @@ impl<I, Y, R> Future for ResumeFuture<'_, Coroutine<I, Y, R>, I> {
 impl<Y, R> futures_core::Stream for crate::IntoStream<Coroutine<(), Y, R>> {
     type Item = Y;
 
-    #[inline]
+    #[inline(always)]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Y>> {
         future::poll_next(self.get_mut(), cx)
     }
