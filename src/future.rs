@@ -35,10 +35,16 @@ pub(crate) trait Polled<I> {
     /// `resume` does, or with `None` to go on with the wait the body is in.
     /// `Pending` if the body waits on a future; the coroutine is then
     /// waiting, and `cx`'s waker will be woken by that future.
+    ///
+    /// With `or_go_on`, a coroutine found waiting when given an input goes
+    /// on with its wait (the input is dropped) instead of refusing it: what
+    /// the future and the stream want, checked only when the resume is
+    /// refused, off the path of every item.
     fn poll_resume(
         &mut self,
         cx: &mut Context<'_>,
         input: Option<I>,
+        or_go_on: bool,
     ) -> Polling<Self::Yield, Self::Return>;
 
     /// True if the body waits on a future: the next poll goes on with it.
@@ -52,18 +58,10 @@ pub(crate) trait Polled<I> {
     fn close(&mut self) -> Result<(), Error>;
 }
 
-/// Polls a coroutine that waits, or resumes it with `input` otherwise.
+/// Resumes a coroutine with `()`, or polls it again if it waits.
 #[inline(always)]
-fn step<C: Polled<I>, I>(
-    coroutine: &mut C,
-    cx: &mut Context<'_>,
-    input: impl FnOnce() -> I,
-) -> Polling<C::Yield, C::Return> {
-    if coroutine.is_waiting() {
-        coroutine.poll_resume(cx, None)
-    } else {
-        coroutine.poll_resume(cx, Some(input()))
-    }
+fn step<C: Polled<()>>(coroutine: &mut C, cx: &mut Context<'_>) -> Polling<C::Yield, C::Return> {
+    coroutine.poll_resume(cx, Some(()), true)
 }
 
 // ---- the coroutine as a future --------------------------------------------
@@ -141,7 +139,7 @@ pub(crate) fn poll_to_end<C: Polled<(), Yield = ()>>(
     this: &mut CoroutineFuture<C>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<C::Return, Error>> {
-    match step(&mut this.coroutine, cx, || ()) {
+    match step(&mut this.coroutine, cx) {
         Poll::Pending => Poll::Pending,
         Poll::Ready(Ok(Resumed::Yield(()))) => {
             // A yield to the executor: run again once the others had a turn.
@@ -266,9 +264,9 @@ pub(crate) fn poll_resume_future<C: Polled<I>, I>(
     cx: &mut Context<'_>,
 ) -> Polling<C::Yield, C::Return> {
     let (polled, went_on) = match std::mem::replace(&mut this.stage, Stage::Done) {
-        Stage::Start(input) => (this.coroutine.poll_resume(cx, Some(input)), false),
+        Stage::Start(input) => (this.coroutine.poll_resume(cx, Some(input), false), false),
         // Nothing else can reach the coroutine while this future borrows it.
-        Stage::Waiting => (this.coroutine.poll_resume(cx, None), true),
+        Stage::Waiting => (this.coroutine.poll_resume(cx, None, false), true),
         Stage::Done => return Poll::Ready(Err(Error::PolledAfterCompletion)),
     };
     // Waiting now, or still waiting after going on with the wait failed
@@ -364,7 +362,7 @@ pub(crate) fn poll_next<C: Polled<()>>(
     this: &mut IntoStream<C>,
     cx: &mut Context<'_>,
 ) -> Poll<Option<C::Yield>> {
-    match step(&mut this.coroutine, cx, || ()) {
+    match step(&mut this.coroutine, cx) {
         Poll::Pending => Poll::Pending,
         Poll::Ready(Ok(Resumed::Yield(value))) => Poll::Ready(Some(value)),
         Poll::Ready(Ok(Resumed::Return(_)) | Err(Error::Dead)) => Poll::Ready(None),

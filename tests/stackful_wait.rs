@@ -523,3 +523,19 @@ mod streams {
         assert_eq!(co.resume(()).unwrap(), Resumed::Return(()));
     }
 }
+
+#[test]
+fn waiting_from_a_destructor_while_a_panic_unwinds_is_refused() {
+    let said = Rc::new(RefCell::new(None));
+    let said2 = said.clone();
+    let co = Coroutine::<(), (), ()>::new(move |_, ()| {
+        let _guard = WaitsWhenDropped(said2);
+        coro::wait(PendingFor { n: 1, held: () }).unwrap();
+        panic!("unwinding");
+    });
+    assert!(matches!(run_local(co.into_future()), Err(Error::Panic(_))));
+    assert_eq!(
+        said.borrow().as_deref(),
+        Some("Err(\"attempt to yield across a C-call boundary\")")
+    );
+}

@@ -32,14 +32,19 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// on a future. `Pending` when the body waits: the coroutine is left
     /// waiting.
     #[inline(always)]
-    fn poll_resume(&mut self, cx: &mut Context<'_>, input: Option<I>) -> Polling<Y, R> {
+    fn poll_resume(
+        &mut self,
+        cx: &mut Context<'_>,
+        input: Option<I>,
+        or_go_on: bool,
+    ) -> Polling<Y, R> {
         let entered = match input {
             Some(_) => chain::enter(&self.header, true),
             None => chain::enter_waiting(&self.header),
         };
         let entered = match entered {
             Ok(entered) => entered,
-            Err(err) => return Poll::Ready(Err(err)),
+            Err(err) => return self.poll_refused(cx, err, or_go_on),
         };
         match self.frame.poll_resume(&self.header, input, cx) {
             Step::Yield(value) => {
@@ -55,6 +60,17 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             }
             Step::Ended(ending) => Poll::Ready(self.ended(ending, entered)),
         }
+    }
+
+    /// A resume from a poll that `chain` refused with `err`: when `or_go_on`
+    /// and the coroutine waits, goes on with its wait instead.
+    #[cold]
+    #[inline(never)]
+    fn poll_refused(&mut self, cx: &mut Context<'_>, err: Error, or_go_on: bool) -> Polling<Y, R> {
+        if or_go_on && self.header.is_waiting() {
+            return self.poll_resume(cx, None, false);
+        }
+        Poll::Ready(Err(err))
     }
 
     /// Resumes the coroutine from async code (Lua's `coroutine.resume` for
@@ -131,8 +147,13 @@ impl<I, Y, R> Polled<I> for Coroutine<I, Y, R> {
     type Return = R;
 
     #[inline(always)]
-    fn poll_resume(&mut self, cx: &mut Context<'_>, input: Option<I>) -> Polling<Y, R> {
-        Coroutine::poll_resume(self, cx, input)
+    fn poll_resume(
+        &mut self,
+        cx: &mut Context<'_>,
+        input: Option<I>,
+        or_go_on: bool,
+    ) -> Polling<Y, R> {
+        Coroutine::poll_resume(self, cx, input, or_go_on)
     }
 
     #[inline]
