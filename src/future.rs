@@ -128,6 +128,14 @@ impl<C> CoroutineFuture<C> {
     }
 
     /// The coroutine behind the future.
+    ///
+    /// ```
+    /// use std::future::IntoFuture;
+    /// use coro::stackless::{Coroutine, Yielder};
+    ///
+    /// let future = Coroutine::new(|_: Yielder<(), ()>, ()| async { 1 }).into_future();
+    /// assert_eq!(future.coroutine().status(), coro::Status::Suspended);
+    /// ```
     pub fn coroutine(&self) -> &C {
         &self.coroutine
     }
@@ -345,11 +353,30 @@ impl<C> IntoStream<C> {
     }
 
     /// The coroutine behind the stream.
+    ///
+    /// ```
+    /// use coro::stackless::{Coroutine, Yielder};
+    ///
+    /// let stream = Coroutine::new(|y: Yielder<(), u8>, ()| async move { y.suspend(1).await })
+    ///     .into_stream();
+    /// assert_eq!(stream.coroutine().status(), coro::Status::Suspended);
+    /// ```
     pub fn coroutine(&self) -> &C {
         &self.coroutine
     }
 
-    /// The coroutine behind the stream, for example to close it.
+    /// The coroutine behind the stream, for example to close it or to go on
+    /// with plain resumes.
+    ///
+    /// ```
+    /// use coro::Resumed;
+    /// use coro::stackless::{Coroutine, Yielder};
+    ///
+    /// let stream = Coroutine::new(|y: Yielder<(), u8>, ()| async move { y.suspend(1).await })
+    ///     .into_stream();
+    /// let mut co = stream.into_coroutine();
+    /// assert_eq!(co.resume(()).unwrap(), Resumed::Yield(1));
+    /// ```
     pub fn into_coroutine(self) -> C {
         self.coroutine
     }
