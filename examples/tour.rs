@@ -7,12 +7,14 @@
 //! Each chapter shows one feature, prints what happens and says why, in the
 //! order a newcomer meets them: generators, values flowing both ways, the
 //! four statuses, errors, closing, suspending from plain code, the nesting
-//! limit, suspending through C code, the stackless backend, and a first
-//! timing of both backends. The code is meant to
-//! be read alongside its output.
+//! limit, suspending through C code, the stackless backend, a first timing
+//! of both backends, and coroutines under an async executor (an echo server
+//! in straight-line code). The code is meant to be read alongside its
+//! output.
 
 use std::cmp::Ordering;
 use std::ffi::{c_int, c_void};
+use std::future::IntoFuture;
 use std::hint::black_box;
 use std::panic;
 use std::time::Instant;
@@ -32,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     sorting_through_c()?;
     stackless()?;
     first_timing()?;
+    async_echo()?;
     println!();
     println!("End of the tour. Next: `cargo test --workspace`, and the crate's");
     println!("documentation (`cargo doc --open`) with the full Lua-to-coro table.");
@@ -716,5 +719,91 @@ fn first_timing() -> Result<(), Error> {
     println!("A stackful round trip is two stack switches plus Lua's bookkeeping");
     println!("(statuses, the chain of active coroutines, the nesting limit); a");
     println!("stackless one is one poll of the frame plus the same bookkeeping.");
+    Ok(())
+}
+
+// 11 --------------------------------------------------------------------------
+
+/// One connection of the echo server: plain code, no `async`. Each
+/// `coro::wait` suspends the coroutine's whole stack until the socket is
+/// ready, while the executor serves the other connections.
+fn echo_lines(socket: tokio::net::TcpStream, name: String) -> std::io::Result<usize> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut socket = BufReader::new(socket);
+    let mut line = String::new();
+    let mut lines = 0;
+    loop {
+        line.clear();
+        if coro::wait(socket.read_line(&mut line)).expect("polled by the executor")? == 0 {
+            return Ok(lines);
+        }
+        let reply = format!("{name} heard: {line}");
+        coro::wait(socket.get_mut().write_all(reply.as_bytes())).expect("polled")?;
+        lines += 1;
+    }
+}
+
+fn async_echo() -> Result<(), Box<dyn std::error::Error>> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::{TcpListener, TcpStream};
+    chapter(
+        11,
+        "Coroutines under an async executor",
+        "coro::wait(future) waits for a future from plain code inside a stackful
+         coroutine that an executor polls: the coroutine's stack suspends while the
+         future is pending, and the executor runs other tasks. A coroutine that takes
+         and yields () is itself a future (await it, or spawn it as a local task), and
+         resume_async(input).await resumes any coroutine from async code. Below, a TCP
+         echo server on 127.0.0.1 whose connections are plain functions, each in its
+         own coroutine, on tokio's current-thread runtime (coroutines are not Send).",
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let served = tokio::task::LocalSet::new().block_on(&runtime, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let server = tokio::task::spawn_local(async move {
+            let mut connections = Vec::new();
+            for n in 1..=2 {
+                let (socket, _) = listener.accept().await?;
+                let name = format!("connection {n}");
+                let coroutine = Coroutine::new(move |_, ()| echo_lines(socket, name));
+                connections.push(tokio::task::spawn_local(coroutine.into_future()));
+            }
+            let mut lines = Vec::new();
+            for connection in connections {
+                lines.push(connection.await.expect("not cancelled")??);
+            }
+            Ok::<_, Box<dyn std::error::Error>>(lines)
+        });
+        // Two clients, talking in turn, so both coroutines wait at once.
+        let mut clients = [
+            BufReader::new(TcpStream::connect(address).await?),
+            BufReader::new(TcpStream::connect(address).await?),
+        ];
+        for (n, text) in [(0, "hello"), (1, "hi"), (0, "bye")] {
+            let client = &mut clients[n];
+            client
+                .get_mut()
+                .write_all(format!("{text}\n").as_bytes())
+                .await?;
+            let mut reply = String::new();
+            client.read_line(&mut reply).await?;
+            println!("    {text:>5} -> {}", reply.trim_end());
+        }
+        drop(clients);
+        server.await?
+    })?;
+    println!("    lines echoed per connection: {served:?}");
+    println!("Outside an executor's poll, wait refuses at once rather than hang:");
+    println!(
+        "    on the thread's own stack: {}",
+        coro::wait(async {}).unwrap_err()
+    );
+    let mut plain = Coroutine::<(), (), Error>::new(|_, ()| coro::wait(async {}).unwrap_err());
+    if let Resumed::Return(refusal) = plain.resume(())? {
+        println!("    under a plain resume:      {refusal}");
+    }
     Ok(())
 }

@@ -18,7 +18,7 @@ use std::cell::Cell;
 use std::ptr;
 use std::rc::Rc;
 
-use crate::header::{DEAD, Header, SUSPENDED};
+use crate::header::{DEAD, Header, SUSPENDED, WAITING};
 use crate::shared::Shared;
 use crate::{Error, Handle, Status};
 
@@ -117,6 +117,7 @@ pub(crate) const NESTED: *mut () = ptr::without_provenance_mut(3);
 fn refusal(header: &Header) -> Error {
     match header.state.get() {
         DEAD => Error::Dead,
+        WAITING => Error::Waiting,
         _ => Error::NotSuspended,
     }
 }
@@ -132,6 +133,34 @@ pub(crate) fn leave(header: &Header, status: Status, entered: Entered) {
         Status::Running | Status::Normal => unreachable!("a coroutine leaves suspended or dead"),
     });
     CHAIN.with(|chain| chain.current.set(entered.resumer));
+}
+
+/// Gives the thread back to the resumer of a coroutine that suspended
+/// because it waits on a future, for the executor whose poll resumed it:
+/// the coroutine is left [`WAITING`], which only [`enter_waiting`] (that
+/// executor's next poll) and `close` ([`end_wait`]) accept.
+pub(crate) fn leave_waiting(header: &Header, entered: Entered) {
+    header.state.set(WAITING);
+    CHAIN.with(|chain| chain.current.set(entered.resumer));
+}
+
+/// [`enter`] for the poll that goes on with a coroutine left waiting by
+/// [`leave_waiting`], within the nesting limit. Fails without changing
+/// anything, as `enter` does.
+pub(crate) fn enter_waiting(shared: &Shared) -> Result<Entered, Error> {
+    if shared.state.get() != WAITING {
+        return Err(refusal(shared));
+    }
+    shared.state.set(SUSPENDED);
+    enter(shared, true).inspect_err(|_| shared.state.set(WAITING))
+}
+
+/// Makes a coroutine left waiting by [`leave_waiting`] an ordinarily
+/// suspended one, for `close`, which then destroys it like any other.
+pub(crate) fn end_wait(header: &Header) {
+    if header.state.get() == WAITING {
+        header.state.set(SUSPENDED);
+    }
 }
 
 /// True if `header` is the running coroutine's.

@@ -55,6 +55,21 @@ pub enum Error {
     /// A stackless body awaited two of its suspensions at once (`join`): a
     /// coroutine suspends with one value at a time. The coroutine is dead.
     SuspendClash,
+    /// [`wait`](crate::wait) was called in a stackful coroutine that no
+    /// executor polls: one resumed by a plain `resume` (even by a coroutine
+    /// that an executor polls, as Lua's `yield` suspends only the coroutine
+    /// it is called in). Await the coroutine, poll its stream, or resume it
+    /// with `resume_async`. The future was dropped without being polled.
+    NotPolled,
+    /// A plain `resume`, or a new `resume_async`, of a coroutine that is
+    /// suspended waiting on a future for the executor that polled it last:
+    /// only that poller goes on with it. (Reached only after the future of a
+    /// `resume_async` was leaked with `mem::forget`: dropping it closes the
+    /// coroutine.) The coroutine was not touched; `close` destroys it.
+    Waiting,
+    /// The future of a `resume_async` was polled again after it had
+    /// completed. The coroutine was not touched.
+    PolledAfterCompletion,
     /// A coroutine stack could not be mapped.
     StackAllocation {
         /// The usable size requested, in bytes.
@@ -84,6 +99,11 @@ impl fmt::Display for Error {
             Error::SuspendClash => f.write_str(
                 "attempt to await two suspensions at once in a stackless coroutine",
             ),
+            Error::NotPolled => f.write_str("attempt to wait in a coroutine that no executor polls"),
+            Error::Waiting => f.write_str("cannot resume a coroutine that waits on a future"),
+            Error::PolledAfterCompletion => {
+                f.write_str("attempt to poll a resume that has already completed")
+            }
             Error::StackAllocation { size, source } => write!(
                 f,
                 "cannot map a coroutine stack of {} KiB ({source}): the process is out of memory \

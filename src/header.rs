@@ -16,6 +16,7 @@ use std::any::{Any, TypeId};
 use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Waker;
 
 use crate::chain::is_current;
 use crate::shared::Shared;
@@ -136,6 +137,12 @@ pub(crate) struct Header {
     /// An unwind caught by `foreign::callback`, to be continued by the
     /// enclosing `foreign::call` once the foreign code has returned.
     pending_unwind: Cell<Option<Box<dyn Any + Send>>>,
+    /// The waker of the executor's poll that resumed this (stackful)
+    /// coroutine, for `coro::wait`, while that poll runs; null otherwise,
+    /// and always in a stackless one (see `stackful::wait`). Not with the
+    /// hot fields: a plain resume never reads it.
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    poll_waker: Cell<*const Waker>,
     /// Under AddressSanitizer, the bounds of the stack of the coroutine's
     /// resumer, for the announcement of the switch back (see
     /// `stackful::asan`).
@@ -174,6 +181,7 @@ impl Header {
             types,
             waiting: Cell::new(ptr::null_mut()),
             pending_unwind: Cell::new(None),
+            poll_waker: Cell::new(ptr::null()),
             #[cfg(coro_asan)]
             asan_resumer: Cell::new((std::ptr::null(), 0)),
         })
@@ -182,7 +190,7 @@ impl Header {
     #[inline]
     pub(crate) fn status(&self) -> Status {
         match self.state.get() {
-            SUSPENDED => Status::Suspended,
+            SUSPENDED | WAITING => Status::Suspended,
             DEAD => Status::Dead,
             _ if is_current(self) => Status::Running,
             _ => Status::Normal,
@@ -194,11 +202,24 @@ impl Header {
     pub(crate) fn needs_closing(&self) -> Result<bool, Error> {
         match self.state.get() {
             SUSPENDED => Ok(true),
+            // Closing ends the wait: the pending wait is closed like any
+            // other suspension.
+            WAITING => {
+                crate::chain::end_wait(self);
+                Ok(true)
+            }
             DEAD => Ok(false),
             // Unreachable through the safe API: an active coroutine is
             // borrowed by its resumer.
             _ => Err(Error::NotSuspended),
         }
+    }
+
+    /// True if the coroutine is suspended waiting on a future, for the
+    /// executor polling it (see [`WAITING`]).
+    #[inline]
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.state.get() == WAITING
     }
 
     /// Records whether the thread was panicking when the coroutine was
@@ -241,6 +262,21 @@ impl Header {
     #[inline]
     pub(crate) fn set_waiting(&self, waiting: *mut ()) {
         self.waiting.set(waiting);
+    }
+
+    /// The waker of the poll running this coroutine, or null.
+    #[inline]
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn poll_waker(&self) -> *const Waker {
+        self.poll_waker.get()
+    }
+
+    /// Records the waker of the poll about to run this coroutine (null once
+    /// it is back).
+    #[inline]
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn set_poll_waker(&self, waker: *const Waker) {
+        self.poll_waker.set(waker);
     }
 
     /// Takes or replaces the unwind waiting for `foreign::call`.
@@ -289,3 +325,10 @@ impl Header {
 pub(crate) const SUSPENDED: u32 = 0;
 /// `Header::state` of a dead coroutine.
 pub(crate) const DEAD: u32 = u32::MAX;
+/// `Header::state` of a coroutine suspended because it waits on a future
+/// (`coro::wait` in a stackful one, a foreign `.await` in a stackless one)
+/// while an executor polls it: it reads `Suspended`, but only the poll that
+/// left it so goes on with it (`chain::enter_waiting`); a plain resume is
+/// refused with `Error::Waiting`, and `close` ends the wait (`chain::end_wait`).
+/// Set only by `chain::leave_waiting`.
+pub(crate) const WAITING: u32 = u32::MAX - 1;

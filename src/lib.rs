@@ -198,6 +198,47 @@
 //! suspension at all: `with`'s closure returns before the frame is polled
 //! again.)
 //!
+//! # Async executors
+//!
+//! [`wait`] waits for a future from any depth of plain calls inside a
+//! stackful coroutine that an executor is polling: the coroutine's whole
+//! stack suspends while the future is pending, and the executor runs other
+//! tasks meanwhile. A coroutine of either backend that takes and suspends
+//! with `()` is a future ([`CoroutineFuture`], through `IntoFuture`); any
+//! coroutine can be resumed from async code with `resume_async`
+//! ([`ResumeFuture`]); a generator is a `futures_core::Stream` with
+//! `into_stream()` ([`IntoStream`], feature `futures`). A stackless body
+//! polled by an executor may `.await` any future.
+//!
+//! ```
+//! # #[cfg(coro_stackful)] {
+//! use std::future::IntoFuture;
+//! use std::time::Duration;
+//!
+//! // Plain code that needs a timer, called from deep inside a parser, say.
+//! fn throttle() {
+//!     coro::wait(tokio::time::sleep(Duration::from_millis(1))).unwrap();
+//! }
+//!
+//! let co = coro::Coroutine::new(|_, ()| {
+//!     (0..3).map(|n| { throttle(); n }).sum::<u32>()
+//! });
+//! let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+//! assert_eq!(runtime.block_on(co.into_future()).unwrap(), 3);
+//! # }
+//! ```
+//!
+//! Where no executor polls the running coroutine, [`wait`] returns an error
+//! at once ([`Error::NotPolled`], [`Error::OutsideCoroutine`],
+//! [`Error::AcrossBoundary`]). Like Lua's `yield`, a wait suspends the
+//! running coroutine only: one resumed by a plain `resume` cannot wait, even
+//! if its resumer is polled; resume it with
+//! `coro::wait(inner.resume_async(input))` instead, and both wait together.
+//! Coroutines are not `Send`, so neither are these futures: run them on a
+//! current-thread runtime or a `LocalSet` (`tokio::task::spawn_local`).
+//! Dropping a coroutine's future or stream destroys it as `close` does, the
+//! future it waits on first.
+//!
 //! # Supported targets
 //!
 //! | backend | where |
@@ -206,15 +247,17 @@
 //! | stackless | every target with `std` |
 //!
 //! Both backends are Cargo features, on by default: `stackful` and
-//! `stackless`. Where the stackful backend is missing, the crate still builds,
-//! and naming one of its items fails to compile with a message that names the
-//! target.
+//! `stackless`; so is `futures`, for `into_stream()` (it adds the one
+//! dependency `futures-core`). Where the stackful backend is missing, the
+//! crate still builds, and naming one of its items fails to compile with a
+//! message that names the target.
 
 #[doc = include_str!("../docs/differences.md")]
 pub mod differences {}
 
 mod chain;
 mod error;
+mod future;
 mod handle;
 mod header;
 mod resume;
@@ -231,6 +274,11 @@ mod unsupported;
 pub use chain::suspend;
 pub use chain::{MAX_NESTING, is_yieldable, running};
 pub use error::{Error, PanicPayload};
+#[cfg(feature = "futures")]
+pub use future::IntoStream;
+#[cfg(not(coro_stackful))]
+pub use future::wait;
+pub use future::{CoroutineFuture, ResumeFuture};
 pub use handle::Handle;
 pub use resume::{IntoIter, Resume, Resumed};
 #[cfg(coro_stackful)]
@@ -238,7 +286,7 @@ pub use stackful::foreign;
 #[cfg(coro_stackful)]
 pub use stackful::{
     Builder, Coroutine, DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder,
-    set_stack_pool_capacity, stack_pool_capacity, suspend,
+    set_stack_pool_capacity, stack_pool_capacity, suspend, wait,
 };
 pub use status::Status;
 #[cfg(all(feature = "stackful", not(coro_stackful)))]

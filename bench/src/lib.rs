@@ -24,6 +24,9 @@
 
 use std::hint::black_box;
 
+pub mod echo;
+pub mod streams;
+
 /// A plain call through an opaque function pointer: the scale against which
 /// a context switch is judged.
 #[inline]

@@ -12,6 +12,7 @@ mod os;
 mod overflow;
 mod stack;
 mod unwind;
+mod wait;
 
 use std::any::{TypeId, type_name};
 use std::fmt;
@@ -29,6 +30,7 @@ use crate::header::{Closing, Header, SuspendTypes};
 use crate::shared::Shared;
 use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
 use stack::Stack;
+pub use wait::wait;
 
 /// A coroutine with its own stack (Lua's `coroutine.create`).
 ///

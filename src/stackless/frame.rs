@@ -55,6 +55,16 @@ trait Body<I, Y, R> {
     /// parked at, and polls it once. `header` is its coroutine's, which must
     /// be running.
     fn resume(self: Pin<&mut Self>, header: &Header, input: I) -> Step<I, Y, R>;
+
+    /// As `resume`, for an executor's poll: polls with `cx`, and with no
+    /// input goes on with a body that waits on a foreign future (see
+    /// `stackless::poll`).
+    fn poll_resume(
+        self: Pin<&mut Self>,
+        header: &Header,
+        input: Option<I>,
+        cx: &mut Context<'_>,
+    ) -> Step<I, Y, R>;
 }
 
 /// A body before and after its start.
@@ -75,6 +85,15 @@ fn poll_once<Fut: Future>(future: Pin<&mut Fut>) -> std::thread::Result<Poll<Fut
     panic::catch_unwind(AssertUnwindSafe(|| {
         future.poll(&mut Context::from_waker(Waker::noop()))
     }))
+}
+
+/// Polls `future` once with an executor's `cx`, catching a panic.
+#[inline(always)]
+fn poll_with<Fut: Future>(
+    future: Pin<&mut Fut>,
+    cx: &mut Context<'_>,
+) -> std::thread::Result<Poll<Fut::Output>> {
+    panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
 }
 
 /// What a poll of the body of `header`'s coroutine came to.
@@ -112,6 +131,30 @@ where
         let polled = poll_once(unsafe { Pin::new_unchecked(future) });
         outcome::<I, Y, R>(header, polled)
     }
+
+    fn poll_resume(
+        self: Pin<&mut Self>,
+        header: &Header,
+        input: Option<I>,
+        cx: &mut Context<'_>,
+    ) -> Step<I, Y, R> {
+        // SAFETY: as in `resume`.
+        let this = unsafe { self.get_unchecked_mut() };
+        let Stage::Started(future) = this else {
+            return match input {
+                Some(input) => this.start_polled(header, input, cx),
+                None => unreachable!("only a started body waits on a future"),
+            };
+        };
+        if let Some(input) = input
+            && let Err(input) = exchange::deliver::<I, Y>(header, input)
+        {
+            return Step::Ended(Ending::Vanished(input));
+        }
+        // SAFETY: as in `resume`.
+        let polled = poll_with(unsafe { Pin::new_unchecked(future) }, cx);
+        outcome::<I, Y, R>(header, polled)
+    }
 }
 
 impl<F, Fut, I, Y, R> Stage<F, Fut, I, Y>
@@ -147,6 +190,30 @@ where
         };
         outcome::<I, Y, R>(header, polled)
     }
+    /// `start` for an executor's poll: the same, polling with `cx`.
+    #[cold]
+    #[inline(never)]
+    fn start_polled(&mut self, header: &Header, input: I, cx: &mut Context<'_>) -> Step<I, Y, R> {
+        if !matches!(self, Stage::Unstarted(..)) {
+            return Step::Ended(Ending::Vanished(input));
+        }
+        let Stage::Unstarted(body, yielder) = mem::replace(self, Stage::Moving) else {
+            unreachable!("matched above")
+        };
+        let started = panic::catch_unwind(AssertUnwindSafe(|| body(yielder, input)));
+        let polled = match started {
+            Ok(future) => {
+                *self = Stage::Started(future);
+                let Stage::Started(future) = self else {
+                    unreachable!("written above")
+                };
+                // SAFETY: pinned from here on, in place (see `resume`).
+                poll_with(unsafe { Pin::new_unchecked(future) }, cx)
+            }
+            Err(payload) => Err(payload),
+        };
+        outcome::<I, Y, R>(header, polled)
+    }
 }
 
 /// The frame of a dead coroutine: nothing, and no allocation.
@@ -156,6 +223,18 @@ impl<I, Y, R> Body<I, Y, R> for Gone {
     fn resume(self: Pin<&mut Self>, _: &Header, input: I) -> Step<I, Y, R> {
         // A dead coroutine is never resumed; were it, nothing would wait.
         Step::Ended(Ending::Vanished(input))
+    }
+
+    fn poll_resume(
+        self: Pin<&mut Self>,
+        _: &Header,
+        input: Option<I>,
+        _: &mut Context<'_>,
+    ) -> Step<I, Y, R> {
+        match input {
+            Some(input) => Step::Ended(Ending::Vanished(input)),
+            None => unreachable!("a dead coroutine waits on nothing"),
+        }
     }
 }
 
@@ -199,6 +278,17 @@ impl<I, Y, R> Frame<I, Y, R> {
     #[inline(always)]
     pub(super) fn resume(&mut self, header: &Header, input: I) -> Step<I, Y, R> {
         self.pinned().resume(header, input)
+    }
+
+    /// Resumes the body for an executor's poll (see `Body::poll_resume`).
+    #[inline]
+    pub(super) fn poll_resume(
+        &mut self,
+        header: &Header,
+        input: Option<I>,
+        cx: &mut Context<'_>,
+    ) -> Step<I, Y, R> {
+        self.pinned().poll_resume(header, input, cx)
     }
 
     /// Drops the body and frees its memory; the frame is `Gone` from here

@@ -49,6 +49,7 @@
 
 mod exchange;
 mod frame;
+mod poll;
 
 use std::fmt;
 use std::future::Future;

@@ -248,3 +248,86 @@ impl Drop for SendToken {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+// ---- executors, for the async bridge's tests ------------------------------
+
+/// Runs `future` to its end on a current-thread tokio runtime with timers
+/// and I/O, inside a `LocalSet`, so that it may `spawn_local` coroutines
+/// (which are not `Send`).
+pub fn run_local<F: std::future::Future>(future: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime");
+    tokio::task::LocalSet::new().block_on(&runtime, future)
+}
+
+/// The next item of a stream (what `StreamExt::next` does, without a
+/// dependency on `futures`).
+pub async fn next<S: futures_core::Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
+}
+
+/// A waker that counts how often it was woken, for polling by hand.
+#[derive(Default)]
+pub struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl CountingWaker {
+    /// A new counter and a waker that increments it.
+    pub fn new() -> (std::sync::Arc<CountingWaker>, std::task::Waker) {
+        let counter = std::sync::Arc::new(CountingWaker::default());
+        let waker = std::task::Waker::from(counter.clone());
+        (counter, waker)
+    }
+
+    pub fn wakes(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Polls `future` once with `waker`.
+pub fn poll_with<F: std::future::Future + Unpin>(
+    future: &mut F,
+    waker: &std::task::Waker,
+) -> std::task::Poll<F::Output> {
+    std::pin::Pin::new(future).poll(&mut std::task::Context::from_waker(waker))
+}
+
+/// A future that is pending the first `n` times it is polled (waking its
+/// waker each time, so an executor polls again) and then ready, holding
+/// `held` until dropped: what a test's awaited future drops tells when it
+/// went.
+pub struct PendingFor<T> {
+    pub n: usize,
+    pub held: T,
+}
+
+// `held` is never pinned: only `n` is used.
+impl<T> Unpin for PendingFor<T> {}
+
+impl<T> std::future::Future for PendingFor<T> {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let this = self.get_mut();
+        if this.n == 0 {
+            return std::task::Poll::Ready(());
+        }
+        this.n -= 1;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}

@@ -14,6 +14,7 @@
 
 use std::hint::black_box;
 
+use bench::streams;
 use bench::{
     coro_peer, coro_stackless_peer, corosensei_peer, future_peer, genawaiter_peer, generator_peer,
     lua_peer, thread_peer,
@@ -73,6 +74,32 @@ const WORKLOADS: &[Workload] = &[
     }),
     ("future-create-finish", |n| {
         repeat(n, || future_peer::create_finish(black_box(7)));
+    }),
+    // A generator of `n` items drained as a stream: one item per count.
+    ("coro-stream", |n| {
+        black_box(streams::drain(streams::coro_stackful(black_box(n))));
+    }),
+    ("stackless-stream", |n| {
+        black_box(streams::drain(streams::coro_stackless(black_box(n))));
+    }),
+    // The same generators drained as iterators, for comparison.
+    ("coro-iter", |n| {
+        let sum: u64 = streams::coro_stackful_generator(black_box(n))
+            .into_iter()
+            .sum();
+        black_box(sum);
+    }),
+    ("stackless-iter", |n| {
+        let sum: u64 = streams::coro_stackless_generator(black_box(n))
+            .into_iter()
+            .sum();
+        black_box(sum);
+    }),
+    ("async-stream-stream", |n| {
+        black_box(streams::drain(streams::async_stream(black_box(n))));
+    }),
+    ("genawaiter-stream", |n| {
+        black_box(streams::drain(streams::genawaiter(black_box(n))));
     }),
 ];
 

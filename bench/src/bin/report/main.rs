@@ -11,19 +11,22 @@
 //! peer in a fresh child process, and prints it all as markdown tables with
 //! the machine they ran on. An SVG bar chart of the timings goes to `--svg
 //! PATH` (default `target/coro-bench.svg`). `--quick` takes fewer, shorter
-//! samples, for a run of about 15 seconds. Progress goes to stderr.
+//! samples, for a run of about 15 seconds; `--async-only` runs only the
+//! async bridge's tables. Progress goes to stderr.
 //!
 //! To add a peer: give it a module in the `bench` library, then entries in
 //! [`ROUND_TRIPS`], [`CREATES`] and [`FOOTPRINTS`](memory::FOOTPRINTS).
 //!
 //! Each table has its own file: the round trips (`round_trips.rs`), the
 //! creates (`creates.rs`), the scaling with many live coroutines
-//! (`scaling.rs`) and the memory per coroutine (`memory.rs`, with the
-//! counting allocator behind it). What they share: the peers' kinds and the
+//! (`scaling.rs`), the memory per coroutine (`memory.rs`, with the
+//! counting allocator behind it), and the async bridge's stream and TCP
+//! echo tables (`asynchronous.rs`). What they share: the peers' kinds and the
 //! reference rows' names (`peer.rs`), the timing loops and their sampling
 //! (`timing.rs`), the markdown output (`output.rs`) and the SVG chart
 //! (`chart.rs`).
 
+mod asynchronous;
 mod chart;
 mod creates;
 mod memory;
@@ -80,6 +83,8 @@ const QUICK: Settings = Settings {
 pub(crate) const FOOTPRINT_FLAG: &str = "--footprint";
 /// Selects [`QUICK`].
 const QUICK_FLAG: &str = "--quick";
+/// Runs only the async bridge's tables (streams and TCP echo).
+const ASYNC_FLAG: &str = "--async-only";
 /// Names the SVG chart's file.
 const SVG_FLAG: &str = "--svg";
 /// Where the chart goes without `--svg`.
@@ -95,13 +100,21 @@ fn main() {
         return footprint_child(peer);
     }
     let mut settings = NORMAL;
+    let mut quick = false;
+    let mut async_only = false;
     let mut svg = DEFAULT_SVG.to_string();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
-            QUICK_FLAG => settings = QUICK,
+            QUICK_FLAG => {
+                settings = QUICK;
+                quick = true;
+            }
+            ASYNC_FLAG => async_only = true,
             SVG_FLAG => svg = rest.next().expect("--svg takes a path").clone(),
-            other => panic!("unknown argument {other:?}; known: {QUICK_FLAG}, {SVG_FLAG} PATH"),
+            other => panic!(
+                "unknown argument {other:?}; known: {QUICK_FLAG}, {ASYNC_FLAG}, {SVG_FLAG} PATH"
+            ),
         }
     }
     let started = Instant::now();
@@ -116,6 +129,10 @@ fn main() {
          against coro stackless): above 1 means coro is faster.\n",
         settings.samples, settings.sample_time, settings.warm_up
     );
+
+    if async_only {
+        return async_tables(settings, quick);
+    }
 
     let baseline = {
         eprintln!("timing the baseline");
@@ -154,6 +171,9 @@ fn main() {
     println!("## Memory per suspended coroutine\n");
     footprints();
 
+    println!();
+    async_tables(settings, quick);
+
     let chart = svg_chart(&[
         ("Resume + suspend round trip", ROUND_TRIPS, &round_trips),
         ("Create + run to completion", CREATES, &creates),
@@ -170,4 +190,12 @@ fn main() {
             .display(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// The async bridge's tables.
+fn async_tables(settings: Settings, quick: bool) {
+    println!("## A generator of a million items as a Stream\n");
+    asynchronous::stream_table(settings);
+    println!("\n## TCP echo over loopback\n");
+    asynchronous::echo_table(quick);
 }

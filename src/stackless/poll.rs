@@ -1,0 +1,216 @@
+//! Stackless coroutines under an executor: the body polled with the
+//! executor's `Context`, so that it may `.await` any future.
+//!
+//! Under a plain `resume`, the frame is polled with a waker that does
+//! nothing, and a poll that comes back `Pending` with no suspension parked
+//! means the body awaits something that nobody will ever wake: the
+//! coroutine dies with `Error::ForeignAwait`. Under an executor's poll
+//! ([`Coroutine::poll_resume`]) the frame is polled with the poll's own
+//! `Context`, so the same outcome means that the body waits on a future
+//! that will wake the executor's task: the coroutine is left waiting (see
+//! `header::WAITING`), the poll returns `Pending`, and the next poll polls
+//! the frame again without handing over an input.
+//!
+//! A waiting coroutine's `Header::waiting` is left `NESTED`, not null: it is
+//! not running, so a suspension polled outside its resume (one whose
+//! `Yielder` was moved into another task) must find that out, as the
+//! exchange's cold path does (see `exchange`).
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::Coroutine;
+use super::frame::{Ending, Step};
+use crate::chain::{self, NESTED};
+use crate::future::{self, CoroutineFuture, Polled, Polling, ResumeFuture};
+use crate::{Error, Resumed, Status};
+
+impl<I, Y, R> Coroutine<I, Y, R> {
+    /// A resume made by an executor's poll with `cx`: with `Some(input)`, as
+    /// [`resume`](Self::resume); with `None`, polls again a body that waits
+    /// on a future. `Pending` when the body waits: the coroutine is left
+    /// waiting.
+    #[inline(always)]
+    fn poll_resume(
+        &mut self,
+        cx: &mut Context<'_>,
+        input: Option<I>,
+        or_go_on: bool,
+    ) -> Polling<Y, R> {
+        let entered = match input {
+            Some(_) => chain::enter(&self.header, true),
+            None => chain::enter_waiting(&self.header),
+        };
+        let entered = match entered {
+            Ok(entered) => entered,
+            Err(err) => return self.poll_refused(cx, err, or_go_on),
+        };
+        match self.frame.poll_resume(&self.header, input, cx) {
+            Step::Yield(value) => {
+                chain::leave(&self.header, Status::Suspended, entered);
+                Poll::Ready(Ok(Resumed::Yield(value)))
+            }
+            // Pending, and no suspension parked: the body awaits a future
+            // that has the poll's waker.
+            Step::Ended(Ending::Foreign) => {
+                self.header.set_waiting(NESTED);
+                chain::leave_waiting(&self.header, entered);
+                Poll::Pending
+            }
+            Step::Ended(ending) => Poll::Ready(self.ended(ending, entered)),
+        }
+    }
+
+    /// A resume from a poll that `chain` refused with `err`: when `or_go_on`
+    /// and the coroutine waits, goes on with its wait instead.
+    #[cold]
+    #[inline(never)]
+    fn poll_refused(&mut self, cx: &mut Context<'_>, err: Error, or_go_on: bool) -> Polling<Y, R> {
+        if or_go_on && self.header.is_waiting() {
+            return self.poll_resume(cx, None, false);
+        }
+        Poll::Ready(Err(err))
+    }
+
+    /// Resumes the coroutine from async code (Lua's `coroutine.resume` for
+    /// an executor): the same as [`resume`](Self::resume), with the same
+    /// statuses and errors, except that the body may `.await` any future
+    /// (a timer, a socket, a channel), not only its own suspensions: no
+    /// [`Error::ForeignAwait`] here. See [`ResumeFuture`] for what dropping
+    /// it does.
+    ///
+    /// ```
+    /// use coro::Resumed;
+    /// use coro::stackless::{Coroutine, Yielder};
+    ///
+    /// let mut doubler = Coroutine::new(|y: Yielder<u32, u32>, mut n: u32| async move {
+    ///     loop {
+    ///         tokio::task::yield_now().await; // a foreign future
+    ///         n = y.suspend(n * 2).await;
+    ///     }
+    /// });
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     assert_eq!(doubler.resume_async(4).await.unwrap(), Resumed::Yield(8));
+    ///     assert_eq!(doubler.resume_async(5).await.unwrap(), Resumed::Yield(10));
+    /// });
+    /// // The plain resume has no executor to wake it:
+    /// assert!(matches!(doubler.resume(6), Err(coro::Error::ForeignAwait)));
+    /// ```
+    pub fn resume_async(&mut self, input: I) -> ResumeFuture<'_, Self, I> {
+        future::resume_future(self, input)
+    }
+}
+
+#[cfg(feature = "futures")]
+impl<Y, R> Coroutine<(), Y, R> {
+    /// The generator as a `futures_core::Stream` over its yields (Lua's
+    /// `coroutine.wrap` for an executor): see [`IntoStream`](crate::IntoStream).
+    /// Between two suspensions the body may `.await` any future.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::pin::Pin;
+    /// use std::time::Duration;
+    /// use coro::stackless::{Coroutine, Yielder};
+    /// use futures_core::Stream;
+    ///
+    /// let mut ticks = Coroutine::new(|y: Yielder<(), u32>, ()| async move {
+    ///     for n in 1..=3 {
+    ///         tokio::time::sleep(Duration::from_millis(1)).await;
+    ///         y.suspend(n).await;
+    ///     }
+    /// })
+    /// .into_stream();
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    /// let got = rt.block_on(async {
+    ///     let mut got = Vec::new();
+    ///     while let Some(n) = poll_fn(|cx| Pin::new(&mut ticks).poll_next(cx)).await {
+    ///         got.push(n);
+    ///     }
+    ///     got
+    /// });
+    /// assert_eq!(got, [1, 2, 3]);
+    /// ```
+    pub fn into_stream(self) -> crate::IntoStream<Self> {
+        crate::IntoStream::new(self)
+    }
+}
+
+// What both backends implement word for word on top of `poll_resume`: the
+// adapters' trait, `IntoFuture`, and the adapters' `Future` and `Stream`.
+// The stackful backend's, in `src/stackful/wait.rs`, are the same.
+
+impl<I, Y, R> Polled<I> for Coroutine<I, Y, R> {
+    type Yield = Y;
+    type Return = R;
+
+    #[inline(always)]
+    fn poll_resume(
+        &mut self,
+        cx: &mut Context<'_>,
+        input: Option<I>,
+        or_go_on: bool,
+    ) -> Polling<Y, R> {
+        Coroutine::poll_resume(self, cx, input, or_go_on)
+    }
+
+    #[inline]
+    fn is_waiting(&self) -> bool {
+        self.header.is_waiting()
+    }
+
+    fn status(&self) -> Status {
+        Coroutine::status(self)
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        Coroutine::close(self)
+    }
+}
+
+impl<R> IntoFuture for Coroutine<(), (), R> {
+    type Output = Result<R, Error>;
+    type IntoFuture = CoroutineFuture<Self>;
+
+    /// The coroutine run to its end by an executor: see [`CoroutineFuture`].
+    fn into_future(self) -> CoroutineFuture<Self> {
+        CoroutineFuture::new(self)
+    }
+}
+
+impl<R> Future for CoroutineFuture<Coroutine<(), (), R>> {
+    type Output = Result<R, Error>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        future::poll_to_end(self.get_mut(), cx)
+    }
+}
+
+impl<I, Y, R> Future for ResumeFuture<'_, Coroutine<I, Y, R>, I> {
+    type Output = Result<Resumed<Y, R>, Error>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        future::poll_resume_future(self.get_mut(), cx)
+    }
+}
+
+#[cfg(feature = "futures")]
+impl<Y, R> futures_core::Stream for crate::IntoStream<Coroutine<(), Y, R>> {
+    type Item = Y;
+
+    #[inline(always)]
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Y>> {
+        future::poll_next(self.get_mut(), cx)
+    }
+}
+
+#[cfg(feature = "futures")]
+impl<Y, R> futures_core::FusedStream for crate::IntoStream<Coroutine<(), Y, R>> {
+    fn is_terminated(&self) -> bool {
+        future::is_terminated(self)
+    }
+}
