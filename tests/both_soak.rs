@@ -8,6 +8,8 @@
 // Mixes the backends: only where coro builds its stackful one.
 #![cfg(coro_stackful)]
 
+mod common;
+
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -29,17 +31,6 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-}
-
-/// Resident bytes of this process.
-fn resident() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux");
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .expect("statm's second field");
-    pages * 4096
 }
 
 /// A value that counts how many of its kind are alive.
@@ -166,14 +157,14 @@ fn a_mixed_randomized_run_grows_nothing() {
     let alive = Rc::new(Cell::new(0));
     let mut rng = Rng(0x5eed);
     run(&mut rng, 50_000, &alive);
-    let before = resident();
+    let before = common::resident();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut total = 0u64;
     while Instant::now() < deadline {
         run(&mut rng, 20_000, &alive);
         total += 20_000;
     }
-    let after = resident();
+    let after = common::resident();
     let growth = after as i64 - before as i64;
     println!(
         "soak: {total} operations in {seconds} s; resident {} KiB before, {} KiB after ({growth:+} B)",

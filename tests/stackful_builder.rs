@@ -411,14 +411,6 @@ fn address_space_limit_is_a_clear_error() {
     );
 }
 
-/// Mappings of this process, from /proc/self/maps.
-fn mappings() -> usize {
-    std::fs::read_to_string("/proc/self/maps")
-        .expect("Linux")
-        .lines()
-        .count()
-}
-
 // The pool keeps freed stacks (two mappings each, counted with guard
 // regions turned off so that every stack has mappings of its own) up to its
 // capacity, and unmaps the rest; lowering the capacity gives the kept ones
@@ -441,16 +433,16 @@ fn the_pool_keeps_freed_stacks_up_to_its_capacity() {
         assert_eq!(coro::stack_pool_capacity(), coro::DEFAULT_POOL_CAPACITY);
         coro::set_stack_pool_capacity(0);
         burst(1); // installs the fault handler and signal stack once
-        let before = mappings();
+        let before = common::mappings();
         burst(10);
-        println!("capacity 0 keeps {}", mappings() - before);
+        println!("capacity 0 keeps {}", common::mappings() - before);
         coro::set_stack_pool_capacity(100);
         burst(10);
-        println!("capacity 100 keeps {}", mappings() - before);
+        println!("capacity 100 keeps {}", common::mappings() - before);
         burst(10);
-        println!("a second burst keeps {}", mappings() - before);
+        println!("a second burst keeps {}", common::mappings() - before);
         coro::set_stack_pool_capacity(4);
-        println!("capacity 4 keeps {}", mappings() - before);
+        println!("capacity 4 keeps {}", common::mappings() - before);
         return;
     }
     let output = common::run_child(NAME);
@@ -467,18 +459,6 @@ fn the_pool_keeps_freed_stacks_up_to_its_capacity() {
             "{expected:?} missing in:\n{stdout}"
         );
     }
-}
-
-/// Resident bytes of this process.
-fn resident() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux");
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .expect("statm's second field");
-    // SAFETY: sysconf has no preconditions.
-    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize
 }
 
 /// Writes `kib` KiB of this stack, a KiB per frame, with `fill`, and calls
@@ -512,10 +492,10 @@ fn deep_then(fill: u8, after: usize) {
     warm.resume(()).unwrap();
     warm.resume(()).unwrap();
     drop(warm);
-    let before = resident();
+    let before = common::resident();
     let mut deep = on_a_megabyte(200);
     deep.resume(()).unwrap();
-    let used = resident().saturating_sub(before);
+    let used = common::resident().saturating_sub(before);
     // Returns: the stack goes back to the pool.
     deep.resume(()).unwrap();
     drop(deep);
@@ -524,7 +504,7 @@ fn deep_then(fill: u8, after: usize) {
         co.resume(()).unwrap();
         co.resume(()).unwrap();
     }
-    let kept = resident().saturating_sub(before);
+    let kept = common::resident().saturating_sub(before);
     println!("used={} kept={}", used / 1024, kept / 1024);
 }
 
@@ -533,14 +513,7 @@ fn assert_deep_pages_go(name: &str) {
     let output = common::run_child(name);
     assert!(output.status.success(), "{}", common::describe(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let field = |name: &str| -> usize {
-        stdout
-            .split(&format!("{name}="))
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
-    };
+    let field = |name: &str| common::printed(&stdout, name);
     let (used, kept) = (field("used"), field("kept"));
     assert!(used >= 150, "the body touched only {used} KiB");
     assert!(

@@ -27,31 +27,11 @@ fn guard_regions_expected() -> bool {
     (major, minor) >= (6, 13)
 }
 
-/// Mappings of this process, from /proc/self/maps.
-fn mappings() -> usize {
-    std::fs::read_to_string("/proc/self/maps")
-        .expect("Linux")
-        .lines()
-        .count()
-}
-
-/// Resident memory of this process, in bytes.
-fn resident() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux");
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .expect("statm's second field");
-    // SAFETY: sysconf has no preconditions.
-    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize
-}
-
 /// `n` live suspended coroutines with `stack` bytes each, each resumed once
 /// more afterwards and checked, then dropped; returns the mappings and the
 /// resident bytes they added while alive.
 fn live(n: usize, stack: usize) -> (usize, usize) {
-    let (maps, rss) = (mappings(), resident());
+    let (maps, rss) = (common::mappings(), common::resident());
     let mut all: Vec<Coroutine<u64, u64, ()>> = (0..n)
         .map(|_| {
             let mut co = Builder::new()
@@ -66,7 +46,10 @@ fn live(n: usize, stack: usize) -> (usize, usize) {
             co
         })
         .collect();
-    let added = (mappings() - maps, resident().saturating_sub(rss));
+    let added = (
+        common::mappings() - maps,
+        common::resident().saturating_sub(rss),
+    );
     for (i, co) in all.iter_mut().enumerate() {
         let i = i as u64;
         assert_eq!(co.resume(i).unwrap(), Resumed::Yield(i * 2));
@@ -93,14 +76,7 @@ fn more_live_coroutines_than_the_mapping_limit_allows() {
     let output = common::run_child(NAME);
     assert!(output.status.success(), "{}", common::describe(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let field = |name: &str| -> usize {
-        stdout
-            .split(&format!("{name}="))
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
-    };
+    let field = |name: &str| common::printed(&stdout, name);
     let (maps, rss) = (field("mappings"), field("resident"));
     println!(
         "40,000 live: {maps} more mappings, {} bytes resident each",

@@ -5,14 +5,16 @@
 //! of coro's code steers the search, where the test's own runs are uniform.
 #![no_main]
 
-use std::any::Any;
 use std::rc::Rc;
-use std::sync::Once;
+
+use hooks::{panic_message, silence_panics};
 
 use libfuzzer_sys::fuzz_target;
 
 // The differential test's own modules, shared with `cargo test` (some of
 // their items serve only the test's own checks).
+#[path = "../../tests/differential/hooks.rs"]
+mod hooks;
 #[path = "../../tests/differential/lua.rs"]
 #[allow(dead_code)]
 mod lua;
@@ -26,31 +28,6 @@ mod stackless;
 #[path = "../../tests/differential/world.rs"]
 #[allow(dead_code)]
 mod world;
-
-/// A panic's message, as the interpreters record it.
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic of another type".to_owned()
-    }
-}
-
-/// Keeps the panics the programs raise inside coroutines quiet; a failure of
-/// the target itself still prints.
-fn silence_panics() {
-    static SILENCE: Once = Once::new();
-    SILENCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if coro::running().is_none() {
-                default(info);
-            }
-        }))
-    });
-}
 
 fuzz_target!(|data: &[u8]| {
     silence_panics();

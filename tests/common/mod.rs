@@ -331,3 +331,34 @@ impl<T> std::future::Future for PendingFor<T> {
         std::task::Poll::Pending
     }
 }
+
+/// Resident bytes of this process (`/proc/self/statm`).
+pub fn resident() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux");
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("statm's second field");
+    // SAFETY: sysconf has no preconditions.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize
+}
+
+/// Kernel mappings of this process (`/proc/self/maps`).
+pub fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .expect("Linux")
+        .lines()
+        .count()
+}
+
+/// The number a child printed as `name=<number>` in `stdout`.
+#[track_caller]
+pub fn printed(stdout: &str, name: &str) -> usize {
+    stdout
+        .split(&format!("{name}="))
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+}

@@ -46,6 +46,7 @@
 mod bugs;
 #[cfg(coro_stackful)]
 mod differences;
+mod hooks;
 mod lua;
 mod program;
 #[cfg(coro_stackful)]
@@ -53,12 +54,11 @@ mod stackful;
 mod stackless;
 mod world;
 
-use std::any::Any;
 use std::fmt::Write;
 use std::rc::Rc;
-use std::sync::Once;
 use std::time::Instant;
 
+use hooks::{panic_message, silence_panics};
 use program::{GuardAction, Program, Step, generate};
 
 /// Seeds to replay on every run, with the generator's known bugs on: those
@@ -154,32 +154,6 @@ impl Backend {
                 .map(|event| event.replace("yieldable=true", "yieldable=false"))
                 .collect(),
         }
-    }
-}
-
-/// The panics raised inside coroutines are the programs' errors, caught and
-/// compared; Rust's hook would print each one. Set once for the whole binary
-/// and never restored (tests run on several threads; the hook is global): it
-/// stays quiet inside coroutines, and prints the tests' own failures.
-fn silence_panics() {
-    static SILENCE: Once = Once::new();
-    SILENCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if coro::running().is_none() {
-                default(info);
-            }
-        }))
-    });
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic of another type".to_owned()
     }
 }
 
