@@ -171,5 +171,10 @@ fn a_mixed_randomized_run_grows_nothing() {
         before / 1024,
         after / 1024
     );
+    if common::under_valgrind() {
+        // Valgrind's shadow memory grows with every page the program ever
+        // touched: the run's checks above hold, the count does not.
+        return;
+    }
     assert!(growth < 4 << 20, "resident memory grew by {growth} bytes");
 }

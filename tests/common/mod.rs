@@ -362,3 +362,9 @@ pub fn printed(stdout: &str, name: &str) -> usize {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no {name} in {stdout}"))
 }
+
+/// True when the test runs under Valgrind, whose own memory grows with the
+/// program's: tests that count resident memory say so and skip the count.
+pub fn under_valgrind() -> bool {
+    std::env::var("LD_PRELOAD").is_ok_and(|preload| preload.contains("vgpreload"))
+}
