@@ -83,6 +83,7 @@ fn more_live_coroutines_than_the_mapping_limit_allows() {
         rss / 40_000
     );
     assert!(maps < 100, "{maps} mappings for 40,000 stacks");
+    assert!(rss / 40_000 <= 4608, "{} bytes resident each", rss / 40_000);
 }
 
 // A million live suspended coroutines on default-sized stacks, each resumed
@@ -101,6 +102,12 @@ fn a_million_live_coroutines() {
         rss / 1_000_000
     );
     assert!(maps < 1_000, "{maps} mappings for a million stacks");
+    // The crate's docs promise about 4.3 KiB each: a touched page and a header.
+    assert!(
+        rss / 1_000_000 <= 4608,
+        "{} bytes resident each",
+        rss / 1_000_000
+    );
 }
 
 // Threads that come and go, each creating, resuming and dropping coroutines

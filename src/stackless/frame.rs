@@ -162,10 +162,19 @@ where
     F: FnOnce(Yielder<I, Y>, I) -> Fut,
     Fut: Future<Output = R>,
 {
-    /// The first resume: calls the closure and polls the future it returns.
+    /// The first resume: calls the closure and polls the future it returns,
+    /// with a waker that does nothing (a plain `resume`).
     #[cold]
     #[inline(never)]
     fn start(&mut self, header: &Header, input: I) -> Step<I, Y, R> {
+        self.start_polled(header, input, &mut Context::from_waker(Waker::noop()))
+    }
+
+    /// The first resume, polled with `cx` (an executor's, or `start`'s
+    /// no-op one): calls the closure and polls the future it returns.
+    #[cold]
+    #[inline(never)]
+    fn start_polled(&mut self, header: &Header, input: I, cx: &mut Context<'_>) -> Step<I, Y, R> {
         if !matches!(self, Stage::Unstarted(..)) {
             // Only `Moving`, left by a closure that panicked: the coroutine
             // died then, and is never resumed again.
@@ -176,30 +185,6 @@ where
         };
         // If the closure panics, the stage stays `Moving`, with nothing to
         // drop.
-        let started = panic::catch_unwind(AssertUnwindSafe(|| body(yielder, input)));
-        let polled = match started {
-            Ok(future) => {
-                *self = Stage::Started(future);
-                let Stage::Started(future) = self else {
-                    unreachable!("written above")
-                };
-                // SAFETY: pinned from here on, in place (see `resume`).
-                poll_once(unsafe { Pin::new_unchecked(future) })
-            }
-            Err(payload) => Err(payload),
-        };
-        outcome::<I, Y, R>(header, polled)
-    }
-    /// `start` for an executor's poll: the same, polling with `cx`.
-    #[cold]
-    #[inline(never)]
-    fn start_polled(&mut self, header: &Header, input: I, cx: &mut Context<'_>) -> Step<I, Y, R> {
-        if !matches!(self, Stage::Unstarted(..)) {
-            return Step::Ended(Ending::Vanished(input));
-        }
-        let Stage::Unstarted(body, yielder) = mem::replace(self, Stage::Moving) else {
-            unreachable!("matched above")
-        };
         let started = panic::catch_unwind(AssertUnwindSafe(|| body(yielder, input)));
         let polled = match started {
             Ok(future) => {
