@@ -100,8 +100,11 @@ pub(crate) enum Closing {
 /// The chain reads and writes `state`, `waiting` and `stack_top` directly,
 /// and handles compare `id`: those fields are visible to the crate. The
 /// backends go through the methods.
+// `pub` only so that the stackless `Body` trait's hidden methods may take
+// it; it is in a private module, so nothing outside coro can name it.
+#[allow(missing_debug_implementations)]
 #[repr(C)]
-pub(crate) struct Header {
+pub struct Header {
     /// The status and, while active, the depth in one word, so that a resume
     /// checks and sets both with one load and one store: [`SUSPENDED`],
     /// [`DEAD`], or while the coroutine is active, how many coroutines are

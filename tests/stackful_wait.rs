@@ -91,6 +91,32 @@ fn the_output_of_a_ready_future_comes_back_without_suspending() {
     ));
 }
 
+// Every word a suspension may pass, zero and all ones included, is told
+// apart from a wait: a wait tells the poll through the coroutine's header,
+// not through the switch's value word, which carries small values
+// themselves. Waits between the suspensions, under a real executor.
+#[test]
+fn yields_of_every_word_are_not_taken_for_waits() {
+    run_local(async {
+        let words = [0u64, 1, 2, 3, 4, u64::MAX, 1 << 63];
+        let mut co = Coroutine::new(move |y, mut input: u64| {
+            for word in words {
+                coro::wait(PendingFor { n: 2, held: () }).unwrap();
+                input = y.suspend(word ^ input);
+            }
+            input
+        });
+        for (i, word) in words.into_iter().enumerate() {
+            let input = i as u64 * 0x0101;
+            assert_eq!(
+                co.resume_async(input).await.unwrap(),
+                Resumed::Yield(word ^ input)
+            );
+        }
+        assert_eq!(co.resume_async(77).await.unwrap(), Resumed::Return(77));
+    });
+}
+
 #[test]
 fn values_flow_both_ways_through_resume_async() {
     run_local(async {

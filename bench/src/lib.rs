@@ -208,6 +208,44 @@ pub mod coro_stackless_peer {
     }
 }
 
+/// `coro::stackless`, the typed form (`Coroutine::typed`): the body's type
+/// kept in the coroutine's, so a resume makes no virtual call.
+pub mod coro_typed_peer {
+    use coro::stackless::{Body, Coroutine, Yielder};
+    use coro::{Resume, Resumed};
+
+    /// A coroutine that suspends with its input plus one, forever.
+    pub fn counter() -> Coroutine<u64, u64, (), impl Body<u64, u64, ()>> {
+        Coroutine::typed(|y: Yielder<u64, u64>, mut input: u64| async move {
+            loop {
+                input = y.suspend(input.wrapping_add(1)).await;
+            }
+        })
+    }
+
+    /// One round trip: resumes the counter and returns what it suspended with.
+    #[inline(always)]
+    pub fn step<C: Resume<u64, Yield = u64, Return = ()>>(counter: &mut C, input: u64) -> u64 {
+        match counter.resume(input) {
+            Ok(Resumed::Yield(i)) => i,
+            Ok(Resumed::Return(())) => unreachable!("the counter never returns"),
+            Err(err) => panic!("the counter failed: {err}"),
+        }
+    }
+
+    /// Creates a coroutine returning `x + 1` and runs it to completion.
+    #[inline(always)]
+    pub fn create_finish(x: u64) -> u64 {
+        let mut co =
+            Coroutine::typed(move |_: Yielder<(), ()>, ()| async move { x.wrapping_add(1) });
+        match co.resume(()) {
+            Ok(Resumed::Return(r)) => r,
+            Ok(Resumed::Yield(())) => unreachable!("the body never suspends"),
+            Err(err) => panic!("the coroutine failed: {err}"),
+        }
+    }
+}
+
 /// `genawaiter`'s `rc` flavour: a generator whose `async` body is boxed, with
 /// its exchange slot in an `Rc`.
 pub mod genawaiter_peer {

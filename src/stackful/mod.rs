@@ -13,6 +13,7 @@ mod overflow;
 mod stack;
 mod unwind;
 mod wait;
+mod word;
 
 use std::any::{TypeId, type_name};
 use std::fmt;
@@ -71,7 +72,7 @@ pub use wait::wait;
 /// co.resume(()).unwrap();
 /// me.resume(()).unwrap();
 /// ```
-pub struct Coroutine<I = (), Y = (), R = ()> {
+pub struct Coroutine<I: 'static = (), Y: 'static = (), R: 'static = ()> {
     /// The stack, until the coroutine dies and gives it back to the pool.
     /// Declared before the header, so that a stack still held when the
     /// coroutine is dropped goes (and stops naming its owner to the overflow
@@ -214,21 +215,15 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         let leaving = self.asan_resume();
         // SAFETY: the coroutine is suspended (checked by `enter`), so `sp` is
         // its saved continuation; the other side reads `input` exactly once.
-        let (value, sp) = unsafe {
-            arch::switch_in(
-                &*input as *const I as usize,
-                RESUMING,
-                self.header.link(),
-                self.sp,
-            )
-        };
+        let (value, sp) =
+            unsafe { arch::switch_in(word::send(&input), RESUMING, self.header.link(), self.sp) };
         asan::resumed(leaving);
         if !sp.is_null() {
             self.sp = sp;
             chain::leave(&self.header, Status::Suspended, entered);
-            // SAFETY: a suspending coroutine passes the address of its value,
-            // which stays put while it is suspended, and never reads it again.
-            return Ok(Resumed::Yield(unsafe { (value as *const Y).read() }));
+            // SAFETY: a suspending coroutine passes its value's word (see
+            // `word`), and never reads the value again.
+            return Ok(Resumed::Yield(unsafe { word::read::<Y>(value) }));
         }
         // SAFETY: a finishing coroutine passes the address of its completion.
         unsafe { self.finished(value, entered) }
@@ -368,7 +363,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             self.sp = sp;
             self.header.set_closing(Closing::Refuse);
             // SAFETY: as in `resume`: the coroutine handed over its value.
-            let yielded = unsafe { (value as *const Y).read() };
+            let yielded = unsafe { word::read::<Y>(value) };
             if let Err(payload) = PanicPayload::drop_caught(yielded) {
                 match late_panic {
                     None => late_panic = Some(payload),
@@ -499,7 +494,11 @@ impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
 /// # Safety
 /// Called once, by the trampoline, with the input word of the first resume
 /// and the `Start<F>` written by `Coroutine::place`.
-unsafe extern "C" fn entry<F, I, Y, R>(input: usize, link: *mut usize, data: *mut u8) -> !
+unsafe extern "C" fn entry<F, I: 'static, Y: 'static, R>(
+    input: usize,
+    link: *mut usize,
+    data: *mut u8,
+) -> !
 where
     F: FnOnce(&Yielder<I, Y>, I) -> R,
 {
@@ -508,9 +507,9 @@ where
     let header = unsafe { (*start).header };
     // SAFETY: the header outlives every run of its coroutine.
     asan::arrived(unsafe { &*header }, None);
-    // SAFETY: the first resume passes the address of its input, never null
-    // (close handles never-started coroutines without switching).
-    let input = unsafe { (input as *const I).read() };
+    // SAFETY: the first resume passes its input's word (close handles
+    // never-started coroutines without switching).
+    let input = unsafe { word::read::<I>(input) };
     let yielder = Yielder {
         header,
         link,
@@ -554,20 +553,24 @@ unsafe fn drop_start<F>(data: *mut u8) {
 /// Must be called on the running coroutine's own stack, with `I` and `Y` the
 /// types it was created with.
 #[inline(always)]
-unsafe fn suspend_running<I, Y>(header: *const Header, link: *mut usize, value: Y) -> I {
+unsafe fn suspend_running<I: 'static, Y: 'static>(
+    header: *const Header,
+    link: *mut usize,
+    value: Y,
+) -> I {
     let value = ManuallyDrop::new(value);
     // SAFETY: the header outlives every run of its coroutine.
     let leaving = asan::suspend(unsafe { &*header });
     // SAFETY: promised by the caller; the resumer moves `value` out.
-    let (input, flag) = unsafe { arch::switch_out(&*value as *const Y as usize, link) };
+    let (input, flag) = unsafe { arch::switch_out(word::send(&value), link) };
     // SAFETY: as above.
     asan::arrived(unsafe { &*header }, Some(leaving));
     if flag != RESUMING {
         // SAFETY: the header outlives every run of its coroutine.
         closing(unsafe { &*header });
     }
-    // SAFETY: `resume` passes the address of its input and never reads it again.
-    unsafe { (input as *const I).read() }
+    // SAFETY: `resume` passes its input's word and never reads it again.
+    unsafe { word::read::<I>(input) }
 }
 
 /// `close` resumed us instead of a resume: unwind, or refuse a suspension
@@ -593,7 +596,7 @@ fn closing(header: &Header) -> ! {
 ///     });
 /// });
 /// ```
-pub struct Yielder<I, Y> {
+pub struct Yielder<I: 'static, Y: 'static> {
     /// The coroutine's header: alive as long as the body runs.
     header: *const Header,
     /// The coroutine's link (see `Header::link`), kept here to save a load.

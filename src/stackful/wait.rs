@@ -34,14 +34,16 @@ use std::pin::{Pin, pin};
 use std::ptr;
 use std::task::{Context, Poll, Waker};
 
-use super::{Coroutine, RESUMING, arch, asan, closing};
+use super::{Coroutine, RESUMING, arch, asan, closing, word};
 use crate::chain;
 use crate::future::{self, CoroutineFuture, Polled, Polling, ResumeFuture};
 use crate::header::Header;
 use crate::{Error, Resumed, Status};
 
-/// The value word of a switch out of `wait`: no suspension passes it.
-const WAITED: usize = 0;
+/// `Header::waiting` of a stackful coroutine while its `wait` has switched
+/// out to the poll (the field is a stackless coroutine's otherwise): the
+/// switch's value word says nothing, as a suspension may pass any word.
+const WAITED: *mut () = ptr::without_provenance_mut(4);
 
 impl<I, Y, R> Coroutine<I, Y, R> {
     /// A resume made by an executor's poll with `cx`: with `Some(input)`, as
@@ -68,9 +70,9 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         if panicking {
             self.header.set_resumed_panicking(true);
         }
-        let input = ManuallyDrop::new(input);
+        let input = input.map(ManuallyDrop::new);
         // A wait takes no input: its word is never read.
-        let word = input.as_ref().map_or(0, |input| input as *const I as usize);
+        let word = input.as_ref().map_or(0, word::send);
         self.header.set_poll_waker(cx.waker());
         // SAFETY: the coroutine is suspended (checked by `enter`, or waiting,
         // checked by `enter_waiting`), so `sp` is its continuation; the
@@ -88,14 +90,15 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             return Poll::Ready(unsafe { self.finished(value, entered) });
         }
         self.sp = sp;
-        if value == WAITED {
+        if self.header.waiting() == WAITED {
+            self.header.set_waiting(ptr::null_mut());
             chain::leave_waiting(&self.header, entered);
             return Poll::Pending;
         }
         chain::leave(&self.header, Status::Suspended, entered);
-        // SAFETY: a suspension passes the address of its value, which stays
-        // put while it is suspended, and never reads it again.
-        Poll::Ready(Ok(Resumed::Yield(unsafe { (value as *const Y).read() })))
+        // SAFETY: a suspension passes its value's word (see `word`), and
+        // never reads the value again.
+        Poll::Ready(Ok(Resumed::Yield(unsafe { word::read::<Y>(value) })))
     }
 
     /// A resume from a poll that `chain` refused with `err`: when `or_go_on`
@@ -240,8 +243,10 @@ pub fn wait<F: Future>(future: F) -> Result<F::Output, Error> {
         // `polled_coroutine`; the future's poll, on the same stack, came
         // back), and pass no value, which the poll knows not to read.
         let leaving = asan::suspend(header);
+        // The poll learns from the header that this is a wait.
+        header.set_waiting(WAITED);
         // SAFETY: as above.
-        let (_, flag) = unsafe { arch::switch_out(WAITED, header.link()) };
+        let (_, flag) = unsafe { arch::switch_out(0, header.link()) };
         asan::arrived(header, Some(leaving));
         if flag != RESUMING {
             closing(header);

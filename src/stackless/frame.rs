@@ -25,8 +25,10 @@ use super::Yielder;
 use super::exchange::{self, Parked};
 use crate::header::Header;
 
-/// What one resume of the frame came to.
-pub(super) enum Step<I, Y, R> {
+/// What one resume of the frame came to. (`pub`, as `Header` is: for the
+/// hidden methods of `Body`, unnameable outside coro.)
+#[allow(missing_debug_implementations)]
+pub enum Step<I, Y, R> {
     /// The body suspended with this value.
     Yield(Y),
     /// The body is done with, one way or another: the coroutine dies.
@@ -34,7 +36,8 @@ pub(super) enum Step<I, Y, R> {
 }
 
 /// How a body ended.
-pub(super) enum Ending<I, R> {
+#[allow(missing_debug_implementations)]
+pub enum Ending<I, R> {
     /// It returned.
     Return(R),
     /// It panicked, with this payload.
@@ -48,34 +51,49 @@ pub(super) enum Ending<I, R> {
     Vanished(I),
 }
 
-/// What the frame of a coroutine of types `I`, `Y` and `R` can do, whatever
-/// its body.
-trait Body<I, Y, R> {
+/// The frame of a stackless coroutine's body, as a
+/// [`Coroutine`](super::Coroutine)'s fourth type parameter names it.
+///
+/// [`Coroutine::new`](super::Coroutine::new) erases the body behind
+/// `dyn Body<I, Y, R>` (the default), so that every coroutine of the same
+/// `I`, `Y` and `R` has one type; [`Coroutine::typed`](super::Coroutine::typed)
+/// keeps the body's own type, which implements `Body<I, Y, R>`. Only coro
+/// implements it: its methods take types of coro's own.
+pub trait Body<I, Y, R> {
     /// Starts the body with `input`, or hands `input` to the suspension it is
     /// parked at, and polls it once. `header` is its coroutine's, which must
     /// be running.
+    #[doc(hidden)]
     fn resume(self: Pin<&mut Self>, header: &Header, input: I) -> Step<I, Y, R>;
 
     /// As `resume`, for an executor's poll: polls with `cx`, and with no
     /// input goes on with a body that waits on a foreign future (see
     /// `stackless::poll`).
+    #[doc(hidden)]
     fn poll_resume(
         self: Pin<&mut Self>,
         header: &Header,
         input: Option<I>,
         cx: &mut Context<'_>,
     ) -> Step<I, Y, R>;
+
+    /// Drops the body in place, newest local first; from then on the frame
+    /// is gone, even if a destructor panicked.
+    #[doc(hidden)]
+    fn clear(self: Pin<&mut Self>);
 }
 
 /// A body before and after its start.
-enum Stage<F, Fut, I, Y> {
+pub(super) enum Stage<F, Fut, I, Y> {
     /// The closure and the `Yielder` it will be given. Never pinned: both
     /// are moved out by `start`.
     Unstarted(F, Yielder<I, Y>),
     /// The future the closure returned, pinned from here on.
     Started(Fut),
-    /// Between the two, for the length of a move.
-    Moving,
+    /// Nothing: for the length of the move from one to the other, after a
+    /// closure that panicked, and once the body is dropped (the coroutine is
+    /// dead and never resumed again).
+    Empty,
 }
 
 /// Polls `future` once, catching a panic; the waker does nothing, as nothing
@@ -155,6 +173,27 @@ where
         let polled = poll_with(unsafe { Pin::new_unchecked(future) }, cx);
         outcome::<I, Y, R>(header, polled)
     }
+
+    fn clear(self: Pin<&mut Self>) {
+        /// Leaves the stage `Empty` once its old contents are dropped, even
+        /// if a destructor panics (the drop goes on with the other fields
+        /// during the unwind, then this runs).
+        struct Refill<F, Fut, I, Y>(*mut Stage<F, Fut, I, Y>);
+        impl<F, Fut, I, Y> Drop for Refill<F, Fut, I, Y> {
+            fn drop(&mut self) {
+                // SAFETY: the stage's contents were dropped: it is
+                // uninitialized memory of the right type.
+                unsafe { self.0.write(Stage::Empty) }
+            }
+        }
+        // SAFETY: the future is dropped where it was pinned, as `Pin`
+        // requires, and never used again: the stage is `Empty` from here on.
+        unsafe {
+            let stage = std::ptr::from_mut(self.get_unchecked_mut());
+            let _refill = Refill(stage);
+            std::ptr::drop_in_place(stage);
+        }
+    }
 }
 
 impl<F, Fut, I, Y, R> Stage<F, Fut, I, Y>
@@ -176,14 +215,14 @@ where
     #[inline(never)]
     fn start_polled(&mut self, header: &Header, input: I, cx: &mut Context<'_>) -> Step<I, Y, R> {
         if !matches!(self, Stage::Unstarted(..)) {
-            // Only `Moving`, left by a closure that panicked: the coroutine
-            // died then, and is never resumed again.
+            // Only `Empty`, left by a closure that panicked or by `clear`:
+            // the coroutine died then, and is never resumed again.
             return Step::Ended(Ending::Vanished(input));
         }
-        let Stage::Unstarted(body, yielder) = mem::replace(self, Stage::Moving) else {
+        let Stage::Unstarted(body, yielder) = mem::replace(self, Stage::Empty) else {
             unreachable!("matched above")
         };
-        // If the closure panics, the stage stays `Moving`, with nothing to
+        // If the closure panics, the stage stays `Empty`, with nothing to
         // drop.
         let started = panic::catch_unwind(AssertUnwindSafe(|| body(yielder, input)));
         let polled = match started {
@@ -201,58 +240,42 @@ where
     }
 }
 
-/// The frame of a dead coroutine: nothing, and no allocation.
-struct Gone;
-
-impl<I, Y, R> Body<I, Y, R> for Gone {
-    fn resume(self: Pin<&mut Self>, _: &Header, input: I) -> Step<I, Y, R> {
-        // A dead coroutine is never resumed; were it, nothing would wait.
-        Step::Ended(Ending::Vanished(input))
-    }
-
-    fn poll_resume(
-        self: Pin<&mut Self>,
-        _: &Header,
-        input: Option<I>,
-        _: &mut Context<'_>,
-    ) -> Step<I, Y, R> {
-        match input {
-            Some(input) => Step::Ended(Ending::Vanished(input)),
-            None => unreachable!("a dead coroutine waits on nothing"),
-        }
-    }
+/// Owns a body's frame: a heap allocation, which never moves, as the body
+/// is pinned in it. `B` is the body's own type, a `Stage` (the typed form),
+/// or `dyn Body` (the erased one).
+pub(super) struct Frame<B: ?Sized> {
+    body: NonNull<B>,
 }
 
-/// Owns a body's frame; once the body is dropped, the zero-sized `Gone`,
-/// so that a live frame needs no check.
-pub(super) struct Frame<I, Y, R> {
-    body: NonNull<dyn Body<I, Y, R>>,
-}
-
-/// A `Gone` frame, which owns no memory.
-fn gone<I, Y, R>() -> NonNull<dyn Body<I, Y, R>> {
-    NonNull::<Gone>::dangling()
-}
-
-impl<I: 'static, Y: 'static, R: 'static> Frame<I, Y, R> {
+impl<F, Fut, I, Y> Frame<Stage<F, Fut, I, Y>> {
     /// Allocates the frame of `body`, which `yielder` will be handed to.
-    pub(super) fn new<F, Fut>(body: F, yielder: Yielder<I, Y>) -> Self
+    pub(super) fn new(body: F, yielder: Yielder<I, Y>) -> Self
     where
-        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'static,
-        Fut: Future<Output = R> + 'static,
+        F: FnOnce(Yielder<I, Y>, I) -> Fut,
     {
-        let stage: Box<dyn Body<I, Y, R>> =
-            Box::new(Stage::<F, Fut, I, Y>::Unstarted(body, yielder));
+        let stage = Box::new(Stage::<F, Fut, I, Y>::Unstarted(body, yielder));
         Frame {
             body: NonNull::from(Box::leak(stage)),
         }
     }
+
+    /// The same frame behind `dyn Body`: the body's type erased.
+    pub(super) fn erase<R>(self) -> Frame<dyn Body<I, Y, R>>
+    where
+        Self: 'static,
+        F: FnOnce(Yielder<I, Y>, I) -> Fut,
+        Fut: Future<Output = R>,
+    {
+        let body: NonNull<dyn Body<I, Y, R>> = self.body;
+        mem::forget(self);
+        Frame { body }
+    }
 }
 
-impl<I, Y, R> Frame<I, Y, R> {
+impl<B: ?Sized> Frame<B> {
     /// The pinned body. Its allocation never moves; only this frame owns it.
     #[inline(always)]
-    fn pinned(&mut self) -> Pin<&mut dyn Body<I, Y, R>> {
+    fn pinned(&mut self) -> Pin<&mut B> {
         // SAFETY: the allocation is live until `drop` and is reached only
         // through `&mut self`; its contents are never moved out.
         unsafe { Pin::new_unchecked(self.body.as_mut()) }
@@ -261,40 +284,47 @@ impl<I, Y, R> Frame<I, Y, R> {
     /// Resumes the body with `input` (see `Body::resume`); `header` is its
     /// coroutine's, which must be running.
     #[inline(always)]
-    pub(super) fn resume(&mut self, header: &Header, input: I) -> Step<I, Y, R> {
+    pub(super) fn resume<I, Y, R>(&mut self, header: &Header, input: I) -> Step<I, Y, R>
+    where
+        B: Body<I, Y, R>,
+    {
         self.pinned().resume(header, input)
     }
 
     /// Resumes the body for an executor's poll (see `Body::poll_resume`).
     #[inline]
-    pub(super) fn poll_resume(
+    pub(super) fn poll_resume<I, Y, R>(
         &mut self,
         header: &Header,
         input: Option<I>,
         cx: &mut Context<'_>,
-    ) -> Step<I, Y, R> {
+    ) -> Step<I, Y, R>
+    where
+        B: Body<I, Y, R>,
+    {
         self.pinned().poll_resume(header, input, cx)
     }
 
-    /// Drops the body and frees its memory; the frame is `Gone` from here
-    /// on, even if a destructor panics.
-    pub(super) fn clear(&mut self) {
-        let body = mem::replace(&mut self.body, gone());
-        // SAFETY: `body` was made by `Box::leak` in `new` (or is a dangling
-        // `Gone`, which a box of a zero-sized type never frees), and is
-        // dropped once: the frame no longer holds it. The box frees the
-        // allocation even if a destructor inside panics.
-        drop(unsafe { Box::from_raw(body.as_ptr()) });
+    /// Drops the body in place (see `Body::clear`); the memory stays until
+    /// the frame is dropped.
+    pub(super) fn clear<I, Y, R>(&mut self)
+    where
+        B: Body<I, Y, R>,
+    {
+        self.pinned().clear();
     }
 }
 
-impl<I, Y, R> Drop for Frame<I, Y, R> {
+impl<B: ?Sized> Drop for Frame<B> {
     fn drop(&mut self) {
-        self.clear();
+        // SAFETY: `body` was made by `Box::leak` in `new` and is dropped
+        // once, here. A body not cleared yet is dropped in place by the box;
+        // the box frees the allocation even if a destructor inside panics.
+        drop(unsafe { Box::from_raw(self.body.as_ptr()) });
     }
 }
 
-impl<I, Y, R> fmt::Debug for Frame<I, Y, R> {
+impl<B: ?Sized> fmt::Debug for Frame<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Frame").finish_non_exhaustive()
     }

@@ -20,13 +20,13 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::Coroutine;
 use super::frame::{Ending, Step};
+use super::{Body, Coroutine};
 use crate::chain::{self, NESTED};
 use crate::future::{self, CoroutineFuture, Polled, Polling, ResumeFuture};
 use crate::{Error, Resumed, Status};
 
-impl<I, Y, R> Coroutine<I, Y, R> {
+impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     /// A resume made by an executor's poll with `cx`: with `Some(input)`, as
     /// [`resume`](Self::resume); with `None`, polls again a body that waits
     /// on a future. `Pending` when the body waits: the coroutine is left
@@ -104,7 +104,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
 }
 
 #[cfg(feature = "futures")]
-impl<Y, R> Coroutine<(), Y, R> {
+impl<Y, R, B: ?Sized + Body<(), Y, R>> Coroutine<(), Y, R, B> {
     /// The generator as a `futures_core::Stream` over its yields (Lua's
     /// `coroutine.wrap` for an executor): see [`IntoStream`](crate::IntoStream).
     /// Between two suspensions the body may `.await` any future.
@@ -142,7 +142,7 @@ impl<Y, R> Coroutine<(), Y, R> {
 // adapters' trait, `IntoFuture`, and the adapters' `Future` and `Stream`.
 // The stackful backend's, in `src/stackful/wait.rs`, are the same.
 
-impl<I, Y, R> Polled<I> for Coroutine<I, Y, R> {
+impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Polled<I> for Coroutine<I, Y, R, B> {
     type Yield = Y;
     type Return = R;
 
@@ -170,7 +170,7 @@ impl<I, Y, R> Polled<I> for Coroutine<I, Y, R> {
     }
 }
 
-impl<R> IntoFuture for Coroutine<(), (), R> {
+impl<R, B: ?Sized + Body<(), (), R>> IntoFuture for Coroutine<(), (), R, B> {
     type Output = Result<R, Error>;
     type IntoFuture = CoroutineFuture<Self>;
 
@@ -180,7 +180,7 @@ impl<R> IntoFuture for Coroutine<(), (), R> {
     }
 }
 
-impl<R> Future for CoroutineFuture<Coroutine<(), (), R>> {
+impl<R, B: ?Sized + Body<(), (), R>> Future for CoroutineFuture<Coroutine<(), (), R, B>> {
     type Output = Result<R, Error>;
 
     #[inline]
@@ -189,7 +189,7 @@ impl<R> Future for CoroutineFuture<Coroutine<(), (), R>> {
     }
 }
 
-impl<I, Y, R> Future for ResumeFuture<'_, Coroutine<I, Y, R>, I> {
+impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Future for ResumeFuture<'_, Coroutine<I, Y, R, B>, I> {
     type Output = Result<Resumed<Y, R>, Error>;
 
     #[inline]
@@ -199,7 +199,9 @@ impl<I, Y, R> Future for ResumeFuture<'_, Coroutine<I, Y, R>, I> {
 }
 
 #[cfg(feature = "futures")]
-impl<Y, R> futures_core::Stream for crate::IntoStream<Coroutine<(), Y, R>> {
+impl<Y, R, B: ?Sized + Body<(), Y, R>> futures_core::Stream
+    for crate::IntoStream<Coroutine<(), Y, R, B>>
+{
     type Item = Y;
 
     #[inline(always)]
@@ -209,7 +211,9 @@ impl<Y, R> futures_core::Stream for crate::IntoStream<Coroutine<(), Y, R>> {
 }
 
 #[cfg(feature = "futures")]
-impl<Y, R> futures_core::FusedStream for crate::IntoStream<Coroutine<(), Y, R>> {
+impl<Y, R, B: ?Sized + Body<(), Y, R>> futures_core::FusedStream
+    for crate::IntoStream<Coroutine<(), Y, R, B>>
+{
     fn is_terminated(&self) -> bool {
         future::is_terminated(self)
     }

@@ -81,11 +81,15 @@ fn exec<'a>(
                 Step::Error(thrown) => throw(thrown),
                 Step::Create { slot, script } => {
                     let (inner, script) = (world.clone(), *script);
-                    let coroutine =
-                        Coroutine::<Val, Val, Val>::new(move |yielder, input| async move {
-                            exec(&inner, script, 0, input, Some(&yielder)).await
-                        });
-                    world.create(*slot, Box::new(coroutine));
+                    let body = move |yielder, input| async move {
+                        exec(&inner, script, 0, input, Some(&yielder)).await
+                    };
+                    // Both forms, erased and typed, by the slot's parity.
+                    if slot.is_multiple_of(2) {
+                        world.create(*slot, Box::new(Coroutine::<Val, Val, Val>::new(body)));
+                    } else {
+                        world.create(*slot, Box::new(Coroutine::<Val, Val, Val>::typed(body)));
+                    }
                 }
                 Step::Resume { slot, arg } => {
                     if let Some(value) = world.resume(*slot, arg.eval(reg)) {
@@ -129,10 +133,18 @@ async fn wrap(
 ) {
     let name = world.program.scripts[script].name();
     let inner = world.clone();
-    let generator = Coroutine::<(), Val, Val>::new(move |yielder, ()| async move {
-        exec(&inner, script, 0, Val::Nil, Some(&yielder)).await
-    });
-    world.name(&generator.handle(), name.clone());
+    let run =
+        move |yielder, ()| async move { exec(&inner, script, 0, Val::Nil, Some(&yielder)).await };
+    // Both forms, erased and typed, by the script's parity.
+    let generator: Box<dyn Iterator<Item = Val>> = if script.is_multiple_of(2) {
+        let generator = Coroutine::<(), Val, Val>::new(run);
+        world.name(&generator.handle(), name.clone());
+        Box::new(generator.into_iter())
+    } else {
+        let generator = Coroutine::<(), Val, Val>::typed(run);
+        world.name(&generator.handle(), name.clone());
+        Box::new(generator.into_iter())
+    };
     let iterate = async {
         for value in generator {
             match body {

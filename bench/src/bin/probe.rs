@@ -16,8 +16,8 @@ use std::hint::black_box;
 
 use bench::streams;
 use bench::{
-    coro_peer, coro_stackless_peer, corosensei_peer, future_peer, genawaiter_peer, generator_peer,
-    lua_peer, thread_peer,
+    coro_peer, coro_stackless_peer, coro_typed_peer, corosensei_peer, future_peer, genawaiter_peer,
+    generator_peer, lua_peer, thread_peer,
 };
 
 /// A workload: its name, and a function running it `n` times.
@@ -44,6 +44,15 @@ const WORKLOADS: &[Workload] = &[
         repeat(n, || {
             coro_stackless_peer::step(black_box(&mut co), black_box(7))
         });
+    }),
+    ("typed-round-trip", |n| {
+        let mut co = coro_typed_peer::counter();
+        repeat(n, || {
+            coro_typed_peer::step(black_box(&mut co), black_box(7))
+        });
+    }),
+    ("typed-create-finish", |n| {
+        repeat(n, || coro_typed_peer::create_finish(black_box(7)));
     }),
     ("genawaiter-round-trip", |n| {
         let mut co = genawaiter_peer::counter();

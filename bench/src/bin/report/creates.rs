@@ -4,12 +4,12 @@
 use std::hint::black_box;
 
 use bench::{
-    coro_peer, coro_stackless_peer, corosensei_peer, future_peer, genawaiter_peer, generator_peer,
-    lua_peer, thread_peer,
+    coro_peer, coro_stackless_peer, coro_typed_peer, corosensei_peer, future_peer, genawaiter_peer,
+    generator_peer, lua_peer, thread_peer,
 };
 use corosensei::stack::DefaultStack;
 
-use crate::peer::{CORO_STACKLESS, Kind, Peer};
+use crate::peer::{CORO_STACKLESS, CORO_TYPED, Kind, Peer};
 use crate::timing::{time, time_loop};
 
 /// coro's stackful row in the create table.
@@ -56,6 +56,12 @@ pub(crate) const CREATES: &[Peer] = &[
         kind: Kind::Stackless,
         against: "",
         make: || Box::new(|n| time(n, || coro_stackless_peer::create_finish(black_box(7)))),
+    },
+    Peer {
+        name: CORO_TYPED,
+        kind: Kind::Stackless,
+        against: CORO_STACKLESS,
+        make: || Box::new(|n| time(n, || coro_typed_peer::create_finish(black_box(7)))),
     },
     Peer {
         name: "genawaiter (rc)",

@@ -12,7 +12,8 @@
 //! the machine they ran on. An SVG bar chart of the timings goes to `--svg
 //! PATH` (default `target/coro-bench.svg`). `--quick` takes fewer, shorter
 //! samples, for a run of about 15 seconds; `--async-only` runs only the
-//! async bridge's tables. Progress goes to stderr.
+//! async bridge's tables, `--round-trips-only` only the round trips.
+//! Progress goes to stderr.
 //!
 //! To add a peer: give it a module in the `bench` library, then entries in
 //! [`ROUND_TRIPS`], [`CREATES`] and [`FOOTPRINTS`](memory::FOOTPRINTS).
@@ -85,6 +86,8 @@ pub(crate) const FOOTPRINT_FLAG: &str = "--footprint";
 const QUICK_FLAG: &str = "--quick";
 /// Runs only the async bridge's tables (streams and TCP echo).
 const ASYNC_FLAG: &str = "--async-only";
+/// Runs only the round-trip table, for a look at one change.
+const ROUND_TRIPS_FLAG: &str = "--round-trips-only";
 /// Names the SVG chart's file.
 const SVG_FLAG: &str = "--svg";
 /// Where the chart goes without `--svg`.
@@ -102,6 +105,7 @@ fn main() {
     let mut settings = NORMAL;
     let mut quick = false;
     let mut async_only = false;
+    let mut round_trips_only = false;
     let mut svg = DEFAULT_SVG.to_string();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -111,9 +115,11 @@ fn main() {
                 quick = true;
             }
             ASYNC_FLAG => async_only = true,
+            ROUND_TRIPS_FLAG => round_trips_only = true,
             SVG_FLAG => svg = rest.next().expect("--svg takes a path").clone(),
             other => panic!(
-                "unknown argument {other:?}; known: {QUICK_FLAG}, {ASYNC_FLAG}, {SVG_FLAG} PATH"
+                "unknown argument {other:?}; known: {QUICK_FLAG}, {ASYNC_FLAG}, \
+                 {ROUND_TRIPS_FLAG}, {SVG_FLAG} PATH"
             ),
         }
     }
@@ -155,6 +161,9 @@ fn main() {
          and whether the partner is still spinning: take it as an order of \
          magnitude."
     );
+    if round_trips_only {
+        return;
+    }
 
     let creates = time_table(settings, CREATES);
     println!("\n## Create + run to completion (trivial body)\n");

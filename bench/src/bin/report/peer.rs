@@ -54,3 +54,6 @@ pub(crate) struct Peer {
 pub(crate) const CORO: &str = "coro";
 /// coro's stackless row in both timing tables.
 pub(crate) const CORO_STACKLESS: &str = "coro stackless";
+/// coro's typed stackless row (`Coroutine::typed`), compared with the
+/// erased one.
+pub(crate) const CORO_TYPED: &str = "coro stackless, typed";

@@ -3,11 +3,11 @@
 use std::hint::black_box;
 
 use bench::{
-    coro_peer, coro_stackless_peer, corosensei_peer, future_peer, genawaiter_peer, generator_peer,
-    lua_peer, thread_peer,
+    coro_peer, coro_stackless_peer, coro_typed_peer, corosensei_peer, future_peer, genawaiter_peer,
+    generator_peer, lua_peer, thread_peer,
 };
 
-use crate::peer::{CORO, CORO_STACKLESS, Kind, Peer};
+use crate::peer::{CORO, CORO_STACKLESS, CORO_TYPED, Kind, Peer};
 use crate::timing::{time, time_loop};
 
 /// One resume plus one suspend of a coroutine already inside its loop.
@@ -52,6 +52,19 @@ pub(crate) const ROUND_TRIPS: &[Peer] = &[
             Box::new(move |n| {
                 time(n, || {
                     coro_stackless_peer::step(black_box(&mut co), black_box(7))
+                })
+            })
+        },
+    },
+    Peer {
+        name: CORO_TYPED,
+        kind: Kind::Stackless,
+        against: CORO_STACKLESS,
+        make: || {
+            let mut co = coro_typed_peer::counter();
+            Box::new(move |n| {
+                time(n, || {
+                    coro_typed_peer::step(black_box(&mut co), black_box(7))
                 })
             })
         },
