@@ -1057,6 +1057,11 @@ mod tests {
     }
 
     #[test]
+    fn a_token_is_twelve_bytes() {
+        assert_eq!(size_of::<Token>(), 12);
+    }
+
+    #[test]
     fn a_statement() {
         use Kind::*;
         check(
