@@ -1,5 +1,6 @@
 //! coro against peers of other kinds: the `generator` crate (stackful), Lua
-//! 5.4's coroutines through mlua, and two OS threads over channels.
+//! 5.4's coroutines through mlua, and two OS threads over channels; and the
+//! tokenizer over 1 MiB of text on every peer that runs it.
 //!
 //! ```text
 //! cargo bench -p bench --bench peers -- --warm-up-time 1 --measurement-time 3
@@ -7,8 +8,9 @@
 
 use std::hint::black_box;
 
+use bench::tokenizer;
 use bench::{coro_peer, generator_peer, lua_peer, thread_peer};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// One resume + one suspend (or one message each way) per iteration.
 fn round_trip(c: &mut Criterion) {
@@ -63,5 +65,33 @@ fn create_finish(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, round_trip, create_finish);
+/// One pass of the tokenizer over its 1 MiB text per iteration, in tokens
+/// per second.
+fn tokenize(c: &mut Criterion) {
+    let text = tokenizer::text();
+    let (tokens, _) = tokenizer::count_tokens_direct(text);
+    let mut group = c.benchmark_group("peers_tokenizer");
+    group.throughput(Throughput::Elements(tokens));
+    group.bench_function("coro", |b| {
+        b.iter(|| tokenizer::count_tokens_coro(black_box(text)))
+    });
+    group.bench_function("corosensei", |b| {
+        b.iter(|| tokenizer::count_tokens_corosensei(black_box(text)))
+    });
+    group.bench_function("coro stackless", |b| {
+        b.iter(|| tokenizer::count_tokens_coro_stackless(black_box(text)))
+    });
+    group.bench_function("genawaiter (rc)", |b| {
+        b.iter(|| tokenizer::count_tokens_genawaiter(black_box(text)))
+    });
+    group.bench_function("hand-written Iterator", |b| {
+        b.iter(|| tokenizer::count_tokens_iterator(black_box(text)))
+    });
+    group.bench_function("plain calls", |b| {
+        b.iter(|| tokenizer::count_tokens_direct(black_box(text)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, round_trip, create_finish, tokenize);
 criterion_main!(benches);

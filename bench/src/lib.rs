@@ -26,6 +26,7 @@ use std::hint::black_box;
 
 pub mod echo;
 pub mod streams;
+pub mod tokenizer;
 
 /// A plain call through an opaque function pointer: the scale against which
 /// a context switch is judged.

@@ -15,6 +15,7 @@
 use std::hint::black_box;
 
 use bench::streams;
+use bench::tokenizer;
 use bench::{
     coro_peer, coro_stackless_peer, coro_typed_peer, corosensei_peer, future_peer, genawaiter_peer,
     generator_peer, lua_peer, thread_peer,
@@ -109,6 +110,39 @@ const WORKLOADS: &[Workload] = &[
     }),
     ("genawaiter-stream", |n| {
         black_box(streams::drain(streams::genawaiter(black_box(n))));
+    }),
+    // `n` passes of the tokenizer over its 1 MiB text: divide the
+    // difference of two counts by the tokens of one pass (the `report`'s
+    // tokenizer table prints it) for the instructions per token.
+    ("tokenizer-coro", |n| {
+        repeat(n, || {
+            tokenizer::count_tokens_coro(black_box(tokenizer::text()))
+        });
+    }),
+    ("tokenizer-corosensei", |n| {
+        repeat(n, || {
+            tokenizer::count_tokens_corosensei(black_box(tokenizer::text()))
+        });
+    }),
+    ("tokenizer-stackless", |n| {
+        repeat(n, || {
+            tokenizer::count_tokens_coro_stackless(black_box(tokenizer::text()))
+        });
+    }),
+    ("tokenizer-genawaiter", |n| {
+        repeat(n, || {
+            tokenizer::count_tokens_genawaiter(black_box(tokenizer::text()))
+        });
+    }),
+    ("tokenizer-iterator", |n| {
+        repeat(n, || {
+            tokenizer::count_tokens_iterator(black_box(tokenizer::text()))
+        });
+    }),
+    ("tokenizer-direct", |n| {
+        repeat(n, || {
+            tokenizer::count_tokens_direct(black_box(tokenizer::text()))
+        });
     }),
 ];
 

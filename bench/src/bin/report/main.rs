@@ -12,8 +12,8 @@
 //! the machine they ran on. An SVG bar chart of the timings goes to `--svg
 //! PATH` (default `target/coro-bench.svg`). `--quick` takes fewer, shorter
 //! samples, for a run of about 15 seconds; `--async-only` runs only the
-//! async bridge's tables, `--round-trips-only` only the round trips.
-//! Progress goes to stderr.
+//! async bridge's tables, `--round-trips-only` only the round trips,
+//! `--tokenizer-only` only the tokenizer's. Progress goes to stderr.
 //!
 //! To add a peer: give it a module in the `bench` library, then entries in
 //! [`ROUND_TRIPS`], [`CREATES`] and [`FOOTPRINTS`](memory::FOOTPRINTS).
@@ -21,8 +21,9 @@
 //! Each table has its own file: the round trips (`round_trips.rs`), the
 //! creates (`creates.rs`), the scaling with many live coroutines
 //! (`scaling.rs`), the memory per coroutine (`memory.rs`, with the
-//! counting allocator behind it), and the async bridge's stream and TCP
-//! echo tables (`asynchronous.rs`). What they share: the peers' kinds and the
+//! counting allocator behind it), the tokenizer over 1 MiB of text
+//! (`tokenizer.rs`), and the async bridge's stream and TCP echo tables
+//! (`asynchronous.rs`). What they share: the peers' kinds and the
 //! reference rows' names (`peer.rs`), the timing loops and their sampling
 //! (`timing.rs`), the markdown output (`output.rs`) and the SVG chart
 //! (`chart.rs`).
@@ -36,6 +37,7 @@ mod peer;
 mod round_trips;
 mod scaling;
 mod timing;
+mod tokenizer;
 
 use std::env;
 use std::fs;
@@ -52,6 +54,7 @@ use output::{format_ns, machine, print_timings, revision};
 use round_trips::ROUND_TRIPS;
 use scaling::scaling;
 use timing::{Run, sample, time, time_table};
+use tokenizer::tokenizer_table;
 
 // ---- settings -------------------------------------------------------------
 
@@ -88,6 +91,8 @@ const QUICK_FLAG: &str = "--quick";
 const ASYNC_FLAG: &str = "--async-only";
 /// Runs only the round-trip table, for a look at one change.
 const ROUND_TRIPS_FLAG: &str = "--round-trips-only";
+/// Runs only the tokenizer's table.
+const TOKENIZER_FLAG: &str = "--tokenizer-only";
 /// Names the SVG chart's file.
 const SVG_FLAG: &str = "--svg";
 /// Where the chart goes without `--svg`.
@@ -106,6 +111,7 @@ fn main() {
     let mut quick = false;
     let mut async_only = false;
     let mut round_trips_only = false;
+    let mut tokenizer_only = false;
     let mut svg = DEFAULT_SVG.to_string();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -116,10 +122,11 @@ fn main() {
             }
             ASYNC_FLAG => async_only = true,
             ROUND_TRIPS_FLAG => round_trips_only = true,
+            TOKENIZER_FLAG => tokenizer_only = true,
             SVG_FLAG => svg = rest.next().expect("--svg takes a path").clone(),
             other => panic!(
                 "unknown argument {other:?}; known: {QUICK_FLAG}, {ASYNC_FLAG}, \
-                 {ROUND_TRIPS_FLAG}, {SVG_FLAG} PATH"
+                 {ROUND_TRIPS_FLAG}, {TOKENIZER_FLAG}, {SVG_FLAG} PATH"
             ),
         }
     }
@@ -138,6 +145,10 @@ fn main() {
 
     if async_only {
         return async_tables(settings, quick);
+    }
+    if tokenizer_only {
+        println!("## A tokenizer over 1 MiB of text\n");
+        return tokenizer_table(settings);
     }
 
     let baseline = {
@@ -179,6 +190,9 @@ fn main() {
 
     println!("## Memory per suspended coroutine\n");
     footprints();
+
+    println!("\n## A tokenizer over 1 MiB of text\n");
+    tokenizer_table(settings);
 
     println!();
     async_tables(settings, quick);
