@@ -81,6 +81,9 @@ fn tokenize(c: &mut Criterion) {
     group.bench_function("coro stackless", |b| {
         b.iter(|| tokenizer::count_tokens_coro_stackless(black_box(text)))
     });
+    group.bench_function("coro stackless, typed", |b| {
+        b.iter(|| tokenizer::count_tokens_coro_typed(black_box(text)))
+    });
     group.bench_function("genawaiter (rc)", |b| {
         b.iter(|| tokenizer::count_tokens_genawaiter(black_box(text)))
     });

@@ -882,6 +882,18 @@ pub fn coro_stackless_tokens(text: &'static [u8]) -> coro::stackless::Coroutine<
     )
 }
 
+/// As [`coro_stackless_tokens`], in the typed form
+/// (`Coroutine::typed`): no virtual call per resume.
+pub fn coro_typed_tokens(
+    text: &'static [u8],
+) -> coro::stackless::Coroutine<(), Token, (), impl coro::stackless::Body<(), Token, ()>> {
+    coro::stackless::Coroutine::typed(
+        move |yielder: coro::stackless::Yielder<(), Token>, ()| async move {
+            tokenize_async(text, &yielder).await
+        },
+    )
+}
+
 /// genawaiter's generator of the tokens of `text`: [`tokenize_async`]
 /// over its `Co`.
 pub fn genawaiter_tokens(
@@ -921,6 +933,19 @@ pub fn drain_corosensei(text: &'static [u8], mut each: impl FnMut(Token)) {
 #[inline(always)]
 pub fn drain_coro_stackless(text: &'static [u8], mut each: impl FnMut(Token)) {
     let mut co = coro_stackless_tokens(text);
+    loop {
+        match co.resume(()) {
+            Ok(Resumed::Yield(token)) => each(token),
+            Ok(Resumed::Return(())) => return,
+            Err(err) => panic!("the tokenizer failed: {err}"),
+        }
+    }
+}
+
+/// Every token of coro's typed stackless generator, to `each`.
+#[inline(always)]
+pub fn drain_coro_typed(text: &'static [u8], mut each: impl FnMut(Token)) {
+    let mut co = coro_typed_tokens(text);
     loop {
         match co.resume(()) {
             Ok(Resumed::Yield(token)) => each(token),
@@ -970,6 +995,14 @@ pub fn count_tokens_corosensei(text: &'static [u8]) -> (u64, u64) {
 pub fn count_tokens_coro_stackless(text: &'static [u8]) -> (u64, u64) {
     let mut tally = Tally::default();
     drain_coro_stackless(text, |token| tally.add(token));
+    tally.pair()
+}
+
+/// As [`count_tokens_coro`], from coro's typed stackless generator.
+#[inline(always)]
+pub fn count_tokens_coro_typed(text: &'static [u8]) -> (u64, u64) {
+    let mut tally = Tally::default();
+    drain_coro_typed(text, |token| tally.add(token));
     tally.pair()
 }
 
@@ -1220,6 +1253,7 @@ mod tests {
         assert_eq!(count_tokens_coro(text), expected);
         assert_eq!(count_tokens_corosensei(text), expected);
         assert_eq!(count_tokens_coro_stackless(text), expected);
+        assert_eq!(count_tokens_coro_typed(text), expected);
         assert_eq!(count_tokens_genawaiter(text), expected);
         assert_eq!(count_tokens_iterator(text), expected);
         let tokens = agreed(text);

@@ -129,6 +129,11 @@ const WORKLOADS: &[Workload] = &[
             tokenizer::count_tokens_coro_stackless(black_box(tokenizer::text()))
         });
     }),
+    ("tokenizer-typed", |n| {
+        repeat(n, || {
+            tokenizer::count_tokens_coro_typed(black_box(tokenizer::text()))
+        });
+    }),
     ("tokenizer-genawaiter", |n| {
         repeat(n, || {
             tokenizer::count_tokens_genawaiter(black_box(tokenizer::text()))

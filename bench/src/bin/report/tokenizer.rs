@@ -29,6 +29,9 @@ const ROWS: &[Row] = &[
     ("coro stackless", "stackless", |text| {
         tokenizer::count_tokens_coro_stackless(text)
     }),
+    ("coro stackless, typed", "stackless", |text| {
+        tokenizer::count_tokens_coro_typed(text)
+    }),
     ("genawaiter (rc)", "stackless", |text| {
         tokenizer::count_tokens_genawaiter(text)
     }),
