@@ -576,6 +576,7 @@ unsafe fn suspend_running<I: 'static, Y: 'static>(
 /// `close` resumed us instead of a resume: unwind, or refuse a suspension
 /// attempted after the body caught the unwind.
 #[cold]
+#[inline(never)]
 fn closing(header: &Header) -> ! {
     match header.closing() {
         Closing::Refuse => panic!("{}", Error::AcrossBoundary),
@@ -621,13 +622,24 @@ impl<I, Y> Yielder<I, Y> {
         // closed, `close` makes the suspension panic when it comes back.)
         // SAFETY: a `Yielder` is only reachable from its own body, which runs
         // only while its coroutine is alive.
-        if std::thread::panicking() && unsafe { (*self.header).unwinding() } {
-            panic!("{}", Error::AcrossBoundary);
+        if std::thread::panicking() {
+            refuse_if_unwinding(unsafe { &*self.header });
         }
         // SAFETY: a `Yielder` is only reachable from its own body, which runs
         // only on its own stack, while its coroutine is running; its types
         // are `I` and `Y`.
         unsafe { suspend_running(self.header, self.link, value) }
+    }
+}
+
+/// A suspension while the thread panics: refused if the panic may be
+/// unwinding the coroutine's own stack. Out of line, so that a suspension
+/// inlined into the body's code stays small.
+#[cold]
+#[inline(never)]
+fn refuse_if_unwinding(header: &Header) {
+    if header.unwinding() {
+        panic!("{}", Error::AcrossBoundary);
     }
 }
 
