@@ -310,7 +310,8 @@ fn plunder(mut co: Looter, tracker: &Tracker, stash: &Rc<RefCell<Vec<Tracked>>>,
     tracker.assert_all_dropped_once();
 }
 
-/// What every looting body does, in the order of the ids `plunder` checks.
+/// The closure a looting body yields: it owns a tracked value and a text
+/// made from it.
 fn speech(captured: Tracked) -> Box<dyn Fn() -> String> {
     let words = format!("said by {}", captured.id());
     Box::new(move || format!("{words}, still {}", captured.id()))
