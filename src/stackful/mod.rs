@@ -597,6 +597,21 @@ fn closing(header: &Header) -> ! {
 ///     });
 /// });
 /// ```
+///
+/// Nor can the body keep it past its end, for another coroutine or the
+/// thread's own stack to use later:
+///
+/// ```compile_fail,E0521
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+///
+/// let stash: Rc<RefCell<Option<&coro::Yielder<(), ()>>>> = Rc::default();
+/// let s = stash.clone();
+/// let mut co = coro::Coroutine::<(), (), ()>::new(move |y, ()| {
+///     *s.borrow_mut() = Some(y); // error: `y` escapes the closure body
+/// });
+/// co.resume(()).unwrap();
+/// ```
 pub struct Yielder<I: 'static, Y: 'static> {
     /// The coroutine's header: alive as long as the body runs.
     header: *const Header,
