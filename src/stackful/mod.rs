@@ -98,6 +98,11 @@ const RESUMING: usize = 0;
 /// The flag of a switch into a suspended coroutine: `close`, which makes the
 /// pending suspension unwind instead of returning.
 const CLOSING: usize = 1;
+/// The flag of a switch into a suspended coroutine: the suspension was made
+/// while a panic unwinds the coroutine's stack, and fails (see
+/// `Coroutine::refuse`): it drops its value, which the resumer did not take,
+/// and panics.
+const REFUSING: usize = 2;
 
 /// What a fresh stack holds for the entry function.
 struct Start<F> {
@@ -191,7 +196,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         if std::thread::panicking() {
             return self.resume_panicking(input, entered);
         }
-        self.run(input, entered)
+        self.run(input, entered, false)
     }
 
     /// A resume from code that runs while a panic unwinds (a destructor):
@@ -202,24 +207,35 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     #[inline(never)]
     fn resume_panicking(&mut self, input: I, entered: Entered) -> Result<Resumed<Y, R>, Error> {
         self.header.set_resumed_panicking(true);
-        let result = self.run(input, entered);
+        let result = self.run(input, entered, true);
         self.header.set_resumed_panicking(false);
         result
     }
 
     /// Switches into the entered coroutine with `input` and gives the thread
-    /// back when it suspends or finishes.
+    /// back when it suspends or finishes. `resumed_panicking`: the thread was
+    /// already panicking (see `resume_panicking`).
     #[inline(always)]
-    fn run(&mut self, input: I, entered: Entered) -> Result<Resumed<Y, R>, Error> {
+    fn run(
+        &mut self,
+        input: I,
+        entered: Entered,
+        resumed_panicking: bool,
+    ) -> Result<Resumed<Y, R>, Error> {
         let input = ManuallyDrop::new(input);
-        let leaving = self.asan_resume();
-        // SAFETY: the coroutine is suspended (checked by `enter`), so `sp` is
-        // its saved continuation; the other side reads `input` exactly once.
-        let (value, sp) =
-            unsafe { arch::switch_in(word::send(&input), RESUMING, self.header.link(), self.sp) };
-        asan::resumed(leaving);
+        // SAFETY: the coroutine is suspended (checked by `enter`); the other
+        // side reads `input` exactly once.
+        let (value, sp) = unsafe { self.switch_in(word::send(&input), RESUMING) };
         if !sp.is_null() {
             self.sp = sp;
+            // A suspension while a panic unwinds the coroutine's own stack
+            // would freeze the unwind and carry the thread's panic count into
+            // the resumer: the thread panics now, and did not when resumed.
+            // Told here, on the resumer's side, so that the suspension itself
+            // stays small enough to be inlined into the body's code.
+            if !resumed_panicking && std::thread::panicking() {
+                return self.refuse(entered);
+            }
             chain::leave(&self.header, Status::Suspended, entered);
             // SAFETY: a suspending coroutine passes its value's word (see
             // `word`), and never reads the value again.
@@ -227,6 +243,50 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         }
         // SAFETY: a finishing coroutine passes the address of its completion.
         unsafe { self.finished(value, entered) }
+    }
+
+    /// Switches into the coroutine with `word` and `flag`, announced to
+    /// AddressSanitizer; returns what `arch::switch_in` returns.
+    ///
+    /// # Safety
+    /// The coroutine must be entered and suspended, and `word` what the
+    /// pending suspension expects with `flag`.
+    #[inline(always)]
+    pub(super) unsafe fn switch_in(&mut self, word: usize, flag: usize) -> (usize, *mut u8) {
+        let leaving = self.asan_resume();
+        // SAFETY: promised by the caller; `sp` is the coroutine's saved
+        // continuation.
+        let switched = unsafe { arch::switch_in(word, flag, self.header.link(), self.sp) };
+        asan::resumed(leaving);
+        switched
+    }
+
+    /// The coroutine suspended while a panic unwinds its own stack (a
+    /// destructor suspended): that suspension fails instead. Resumes it with
+    /// [`REFUSING`], which makes the suspension drop its value and panic
+    /// with "attempt to yield across a C-call boundary" (aborting the
+    /// process if nothing in the destructor catches it, as any panic there
+    /// does), until it suspends with the thread no longer panicking, or
+    /// finishes. Nothing of the resumer's runs meanwhile: to every observer,
+    /// the suspension was refused where it was attempted.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&mut self, entered: Entered) -> Result<Resumed<Y, R>, Error> {
+        loop {
+            // SAFETY: the coroutine is still entered, and suspended at a
+            // suspension whose value the resumer has not taken.
+            let (value, sp) = unsafe { self.switch_in(0, REFUSING) };
+            if sp.is_null() {
+                // SAFETY: a finishing coroutine passes its completion.
+                return unsafe { self.finished(value, entered) };
+            }
+            self.sp = sp;
+            if !std::thread::panicking() {
+                chain::leave(&self.header, Status::Suspended, entered);
+                // SAFETY: as in `run`.
+                return Ok(Resumed::Yield(unsafe { word::read::<Y>(value) }));
+            }
+        }
     }
 
     /// Announces the switch onto this coroutine's stack to AddressSanitizer
@@ -347,11 +407,9 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         // unwinding, as nothing may unwind out of here before `leave`).
         let mut late_panic: Option<PanicPayload> = None;
         let value = loop {
-            let leaving = self.asan_resume();
             // SAFETY: as in `resume`; the flag tells the pending suspension
             // to consult `closing` instead of reading a value.
-            let (value, sp) = unsafe { arch::switch_in(0, CLOSING, self.header.link(), self.sp) };
-            asan::resumed(leaving);
+            let (value, sp) = unsafe { self.switch_in(0, CLOSING) };
             if sp.is_null() {
                 // Nothing runs on the stack any more: the reserve closes
                 // before `finish` gives the stack back for reuse.
@@ -567,10 +625,22 @@ unsafe fn suspend_running<I: 'static, Y: 'static>(
     asan::arrived(unsafe { &*header }, Some(leaving));
     if flag != RESUMING {
         // SAFETY: the header outlives every run of its coroutine.
-        closing(unsafe { &*header });
+        interrupted(unsafe { &*header }, flag, value);
     }
     // SAFETY: `resume` passes its input's word and never reads it again.
     unsafe { word::read::<I>(input) }
+}
+
+/// A suspension resumed with `flag` other than [`RESUMING`]: refused, with
+/// `value` not taken, or being closed. Never returns.
+#[cold]
+#[inline(never)]
+fn interrupted<Y>(header: &Header, flag: usize, value: ManuallyDrop<Y>) -> ! {
+    if flag == REFUSING {
+        drop(ManuallyDrop::into_inner(value));
+        panic!("{}", Error::AcrossBoundary);
+    }
+    closing(header)
 }
 
 /// `close` resumed us instead of a resume: unwind, or refuse a suspension
@@ -632,29 +702,13 @@ impl<I, Y> Yielder<I, Y> {
     /// possible. (In a destructor run by that unwind, the panic aborts.)
     #[inline]
     pub fn suspend(&self, value: Y) -> I {
-        // A suspension now would freeze the unwind and carry the thread's
-        // panic count into the resumer. (While the coroutine is being
-        // closed, `close` makes the suspension panic when it comes back.)
-        // SAFETY: a `Yielder` is only reachable from its own body, which runs
-        // only while its coroutine is alive.
-        if std::thread::panicking() {
-            refuse_if_unwinding(unsafe { &*self.header });
-        }
+        // A suspension while a panic unwinds this stack, or while the
+        // coroutine is being closed, is refused by the resumer, which makes
+        // it panic when it comes back (see `Coroutine::refuse`, `close`).
         // SAFETY: a `Yielder` is only reachable from its own body, which runs
         // only on its own stack, while its coroutine is running; its types
         // are `I` and `Y`.
         unsafe { suspend_running(self.header, self.link, value) }
-    }
-}
-
-/// A suspension while the thread panics: refused if the panic may be
-/// unwinding the coroutine's own stack. Out of line, so that a suspension
-/// inlined into the body's code stays small.
-#[cold]
-#[inline(never)]
-fn refuse_if_unwinding(header: &Header) {
-    if header.unwinding() {
-        panic!("{}", Error::AcrossBoundary);
     }
 }
 

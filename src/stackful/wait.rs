@@ -34,7 +34,7 @@ use std::pin::{Pin, pin};
 use std::ptr;
 use std::task::{Context, Poll, Waker};
 
-use super::{Coroutine, RESUMING, arch, asan, closing, word};
+use super::{Coroutine, REFUSING, RESUMING, arch, asan, interrupted, word};
 use crate::chain;
 use crate::future::{self, CoroutineFuture, Polled, Polling, ResumeFuture};
 use crate::header::Header;
@@ -77,10 +77,16 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         // SAFETY: the coroutine is suspended (checked by `enter`, or waiting,
         // checked by `enter_waiting`), so `sp` is its continuation; the
         // other side reads the input, if any, exactly once.
-        let leaving = self.asan_resume();
-        // SAFETY: as above.
-        let (value, sp) = unsafe { arch::switch_in(word, RESUMING, self.header.link(), self.sp) };
-        asan::resumed(leaving);
+        let (mut value, mut sp) = unsafe { self.switch_in(word, RESUMING) };
+        // As in `run`: a suspension or a wait while a panic unwinds the
+        // coroutine's own stack is refused (see `Coroutine::refuse`).
+        while !panicking && !sp.is_null() && std::thread::panicking() {
+            self.sp = sp;
+            self.header.set_waiting(ptr::null_mut());
+            // SAFETY: the coroutine is entered and suspended at a suspension
+            // (or wait) whose value nobody took.
+            (value, sp) = unsafe { self.switch_in(0, REFUSING) };
+        }
         self.header.set_poll_waker(ptr::null());
         if panicking {
             self.header.set_resumed_panicking(false);
@@ -249,7 +255,7 @@ pub fn wait<F: Future>(future: F) -> Result<F::Output, Error> {
         let (_, flag) = unsafe { arch::switch_out(0, header.link()) };
         asan::arrived(header, Some(leaving));
         if flag != RESUMING {
-            closing(header);
+            interrupted(header, flag, ManuallyDrop::new(()));
         }
         // Only a poll goes on with a waiting coroutine (see
         // `chain::enter_waiting`), and it recorded its waker: take it if the
