@@ -161,6 +161,13 @@ fn repeat<T>(n: u64, mut op: impl FnMut() -> T) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag] = args.as_slice()
+        && flag == "--tokens"
+    {
+        // The tokens of one tokenizer pass, to turn a count into one per token.
+        println!("{}", tokenizer::count_tokens_direct(tokenizer::text()).0);
+        return;
+    }
     let found = match args.as_slice() {
         [name, n] => WORKLOADS
             .iter()
@@ -172,6 +179,7 @@ fn main() {
         Some(((_, run), n)) => run(n),
         None => {
             eprintln!("usage: probe WORKLOAD COUNT, where WORKLOAD is one of:");
+            eprintln!("   (or probe --tokens: the tokens of one tokenizer pass)");
             for (name, _) in WORKLOADS {
                 eprintln!("  {name}");
             }
