@@ -76,13 +76,18 @@ pub(crate) fn enter(shared: &Shared, limited: bool) -> Result<Entered, Error> {
     CHAIN.with(|chain| {
         let resumer = chain.current.get();
         // Resumed from the thread's own stack, the coroutine is the chain's
-        // first; only a nested resume has a length to check.
-        let depth = if resumer.is_null() {
-            1
-        } else {
-            nested_depth(resumer, limited)?
-        };
-        header.state.set(depth);
+        // only member, and its state word stays `SUSPENDED`: being the
+        // current one is what makes it read `Running` (see
+        // `Header::status`), and no store is needed either way. Only a
+        // nested resume has a length to check and depths to write.
+        if !resumer.is_null() {
+            if ptr::eq(resumer, raw) {
+                // Unreachable through the safe API (a running coroutine is
+                // borrowed by its resumer), and cheap to refuse.
+                return Err(Error::NotSuspended);
+            }
+            header.state.set(nested_depth(resumer, limited)?);
+        }
         chain.current.set(raw);
         Ok(Entered { resumer })
     })
@@ -94,7 +99,16 @@ pub(crate) fn enter(shared: &Shared, limited: bool) -> Result<Entered, Error> {
 fn nested_depth(resumer: *const Header, limited: bool) -> Result<u32, Error> {
     // SAFETY: the chain's current header is alive while its coroutine runs.
     let resumer = unsafe { &*resumer };
-    let depth = resumer.state.get();
+    let depth = match resumer.state.get() {
+        // The chain's first coroutine, resumed from the thread's own stack
+        // (see `enter`): from now on it is marked with its depth, so that it
+        // reads `Normal` while the new one runs.
+        SUSPENDED => {
+            resumer.state.set(1);
+            1
+        }
+        depth => depth,
+    };
     if limited && depth as usize >= MAX_NESTING {
         return Err(Error::TooDeep);
     }
@@ -127,11 +141,17 @@ fn refusal(header: &Header) -> Error {
 /// returned.
 #[inline(always)]
 pub(crate) fn leave(header: &Header, status: Status, entered: Entered) {
-    header.state.set(match status {
-        Status::Suspended => SUSPENDED,
-        Status::Dead => DEAD,
+    match status {
+        // Still `SUSPENDED` unless it was part of a longer chain (see
+        // `enter`): a round trip from the thread's own stack stores nothing.
+        Status::Suspended => {
+            if header.state.get() != SUSPENDED {
+                header.state.set(SUSPENDED);
+            }
+        }
+        Status::Dead => header.state.set(DEAD),
         Status::Running | Status::Normal => unreachable!("a coroutine leaves suspended or dead"),
-    });
+    }
     CHAIN.with(|chain| chain.current.set(entered.resumer));
 }
 

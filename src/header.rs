@@ -89,9 +89,11 @@ pub(crate) enum Closing {
 /// What every coroutine shares with its handles.
 ///
 /// Invariants: `state` is the coroutine's place in the thread's chain (at
-/// least 1) exactly while it is active (it reads `Running`, or `Normal` when
-/// it is not also the chain's current one), and changes only through
-/// [`enter`](crate::chain::enter) and [`leave`](crate::chain::leave).
+/// least 1) while it is active in a chain of two or more (it reads
+/// `Running`, or `Normal` when it is not also the chain's current one); the
+/// chain's only coroutine, resumed from the thread's own stack, keeps
+/// `SUSPENDED` and reads `Running` as the current one. It changes only
+/// through [`enter`](crate::chain::enter) and [`leave`](crate::chain::leave).
 ///
 /// The fields every resume reads come first, in the order given, so that
 /// they share a cache line: with thousands of coroutines resumed in turn,
@@ -105,11 +107,11 @@ pub(crate) enum Closing {
 #[allow(missing_debug_implementations)]
 #[repr(C)]
 pub struct Header {
-    /// The status and, while active, the depth in one word, so that a resume
-    /// checks and sets both with one load and one store: [`SUSPENDED`],
-    /// [`DEAD`], or while the coroutine is active, how many coroutines are
-    /// active in the thread's chain up to and including this one (1 when the
-    /// thread's own stack resumed it).
+    /// The status and, while active in a longer chain, the depth in one
+    /// word: [`SUSPENDED`], [`DEAD`], [`WAITING`], or how many coroutines are
+    /// active in the thread's chain up to and including this one. A resume
+    /// from the thread's own stack checks it with one load and stores
+    /// nothing (see `chain::enter`).
     pub(crate) state: Cell<u32>,
     /// How far `close` has got; suspension is refused while it runs.
     closing: Cell<Closing>,
@@ -193,6 +195,9 @@ impl Header {
     #[inline]
     pub(crate) fn status(&self) -> Status {
         match self.state.get() {
+            // The chain's only coroutine keeps `SUSPENDED` while it runs
+            // (see `chain::enter`).
+            SUSPENDED if is_current(self) => Status::Running,
             SUSPENDED | WAITING => Status::Suspended,
             DEAD => Status::Dead,
             _ if is_current(self) => Status::Running,
