@@ -56,6 +56,20 @@ pub(crate) struct Entered {
     resumer: *const Header,
 }
 
+impl Entered {
+    /// For a backend that finds the resumer through the header instead (see
+    /// [`leave_switched`]): nothing left to keep across its switch.
+    #[inline(always)]
+    pub(crate) fn switching(self) -> Switching {
+        Switching(())
+    }
+}
+
+/// What [`Entered::switching`] leaves: proof of the `enter`, for
+/// [`leave_switched`], with nothing in it.
+#[must_use = "the chain must be restored with `leave_switched`"]
+pub(crate) struct Switching(());
+
 /// Makes `header` this thread's running coroutine, after checking that it may
 /// run: it must be suspended, and (when `limited`) the chain must stay within
 /// [`MAX_NESTING`]. The resumer, if a coroutine, now reads `Normal`.
@@ -87,6 +101,7 @@ pub(crate) fn enter(shared: &Shared, limited: bool) -> Result<Entered, Error> {
                 return Err(Error::NotSuspended);
             }
             header.state.set(nested_depth(resumer, limited)?);
+            header.resumer.set(resumer);
         }
         chain.current.set(raw);
         Ok(Entered { resumer })
@@ -105,6 +120,7 @@ fn nested_depth(resumer: *const Header, limited: bool) -> Result<u32, Error> {
         // reads `Normal` while the new one runs.
         SUSPENDED => {
             resumer.state.set(1);
+            resumer.resumer.set(ptr::null());
             1
         }
         depth => depth,
@@ -153,6 +169,33 @@ pub(crate) fn leave(header: &Header, status: Status, entered: Entered) {
         Status::Running | Status::Normal => unreachable!("a coroutine leaves suspended or dead"),
     }
     CHAIN.with(|chain| chain.current.set(entered.resumer));
+}
+
+/// [`leave`], [`leave_waiting`] for a coroutine that made a switch of its
+/// own (stackful), finding its resumer without `entered`: the thread's own
+/// stack if the coroutine is still `SUSPENDED` (the chain's only one, see
+/// `enter`), else the one its header records. The stackful round trip then
+/// keeps nothing across its switch; the stackless one, which makes no
+/// switch, keeps `entered` in a register.
+#[inline(always)]
+pub(crate) fn leave_switched(header: &Header, status: Status, _: Switching) {
+    let state = match status {
+        Status::Suspended => SUSPENDED,
+        Status::Dead => DEAD,
+        // Waiting, for `stackful::wait`.
+        Status::Normal => WAITING,
+        Status::Running => unreachable!("a coroutine leaves suspended, waiting or dead"),
+    };
+    let was = header.state.get();
+    let resumer = if was == SUSPENDED {
+        ptr::null()
+    } else {
+        header.resumer.get()
+    };
+    if was != state {
+        header.state.set(state);
+    }
+    CHAIN.with(|chain| chain.current.set(resumer));
 }
 
 /// Gives the thread back to the resumer of a coroutine that suspended

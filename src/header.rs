@@ -139,6 +139,10 @@ pub struct Header {
     name: Option<Box<str>>,
     /// The input and yield types, for the free `suspend`'s check.
     types: fn() -> SuspendTypes,
+    /// While the coroutine is active in a chain of two or more, the header
+    /// of its resumer, or null for the chain's first (see `chain::enter`).
+    /// Stale otherwise, and never read then.
+    pub(crate) resumer: Cell<*const Header>,
     /// An unwind caught by `foreign::callback`, to be continued by the
     /// enclosing `foreign::call` once the foreign code has returned.
     pending_unwind: Cell<Option<Box<dyn Any + Send>>>,
@@ -185,6 +189,7 @@ impl Header {
             stack_top,
             types,
             waiting: Cell::new(ptr::null_mut()),
+            resumer: Cell::new(ptr::null()),
             pending_unwind: Cell::new(None),
             poll_waker: Cell::new(ptr::null()),
             #[cfg(coro_asan)]

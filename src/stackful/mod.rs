@@ -26,7 +26,7 @@ pub use stack::{
     stack_pool_capacity,
 };
 
-use crate::chain::{self, Entered};
+use crate::chain::{self, Switching};
 use crate::header::{Closing, Header, SuspendTypes};
 use crate::shared::Shared;
 use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
@@ -192,7 +192,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     ///   the panic does not unwind into the caller.
     #[inline(always)]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
-        let entered = chain::enter(&self.header, true)?;
+        let entered = chain::enter(&self.header, true)?.switching();
         if std::thread::panicking() {
             return self.resume_panicking(input, entered);
         }
@@ -205,7 +205,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// then needs no store for it.
     #[cold]
     #[inline(never)]
-    fn resume_panicking(&mut self, input: I, entered: Entered) -> Result<Resumed<Y, R>, Error> {
+    fn resume_panicking(&mut self, input: I, entered: Switching) -> Result<Resumed<Y, R>, Error> {
         self.header.set_resumed_panicking(true);
         let result = self.run(input, entered, true);
         self.header.set_resumed_panicking(false);
@@ -219,7 +219,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     fn run(
         &mut self,
         input: I,
-        entered: Entered,
+        entered: Switching,
         resumed_panicking: bool,
     ) -> Result<Resumed<Y, R>, Error> {
         let input = ManuallyDrop::new(input);
@@ -236,7 +236,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             if !resumed_panicking && std::thread::panicking() {
                 return self.refuse(entered);
             }
-            chain::leave(&self.header, Status::Suspended, entered);
+            chain::leave_switched(&self.header, Status::Suspended, entered);
             // SAFETY: a suspending coroutine passes its value's word (see
             // `word`), and never reads the value again.
             return Ok(Resumed::Yield(unsafe { word::read::<Y>(value) }));
@@ -271,7 +271,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// the suspension was refused where it was attempted.
     #[cold]
     #[inline(never)]
-    fn refuse(&mut self, entered: Entered) -> Result<Resumed<Y, R>, Error> {
+    fn refuse(&mut self, entered: Switching) -> Result<Resumed<Y, R>, Error> {
         loop {
             // SAFETY: the coroutine is still entered, and suspended at a
             // suspension whose value the resumer has not taken.
@@ -282,7 +282,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             }
             self.sp = sp;
             if !std::thread::panicking() {
-                chain::leave(&self.header, Status::Suspended, entered);
+                chain::leave_switched(&self.header, Status::Suspended, entered);
                 // SAFETY: as in `run`.
                 return Ok(Resumed::Yield(unsafe { word::read::<Y>(value) }));
             }
@@ -306,8 +306,12 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// `value` must be the word the coroutine passed to `switch_final`.
     #[cold]
     #[inline(never)]
-    unsafe fn finished(&mut self, value: usize, entered: Entered) -> Result<Resumed<Y, R>, Error> {
-        chain::leave(&self.header, Status::Dead, entered);
+    unsafe fn finished(
+        &mut self,
+        value: usize,
+        entered: Switching,
+    ) -> Result<Resumed<Y, R>, Error> {
+        chain::leave_switched(&self.header, Status::Dead, entered);
         // SAFETY: promised by the caller.
         match unsafe { self.finish(value) } {
             Completion::Return(value) => Ok(Resumed::Return(value)),
@@ -399,7 +403,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             .stack
             .as_ref()
             .and_then(|stack| stack.open_reserve(self.sp));
-        let entered = chain::enter(&self.header, false)?;
+        let entered = chain::enter(&self.header, false)?.switching();
         self.header.set_resumed_panicking(std::thread::panicking());
         self.header.set_closing(Closing::Unwind);
         // The first caught panic of a value the body yielded while closing;
@@ -439,7 +443,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         };
         self.header.set_closing(Closing::No);
         self.header.set_resumed_panicking(false);
-        chain::leave(&self.header, Status::Dead, entered);
+        chain::leave_switched(&self.header, Status::Dead, entered);
         // The body's own end is reported before a late panic, which then
         // goes, now that the chain is restored.
         match (ended, late_panic) {
@@ -468,7 +472,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         } else {
             None
         };
-        let entered = chain::enter(&self.header, false)?;
+        let entered = chain::enter(&self.header, false)?.switching();
         self.header.set_closing(Closing::Unwind);
         let stack = self.stack.take();
         // SAFETY: the body never left the stack, which is still mapped; it is
@@ -478,7 +482,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             stack::give(stack);
         }
         self.header.set_closing(Closing::No);
-        chain::leave(&self.header, Status::Dead, entered);
+        chain::leave_switched(&self.header, Status::Dead, entered);
         dropped.map_err(Error::Panic)
     }
 

@@ -61,7 +61,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             None => chain::enter_waiting(&self.header),
         };
         let entered = match entered {
-            Ok(entered) => entered,
+            Ok(entered) => entered.switching(),
             Err(err) => return self.poll_refused(cx, err, or_go_on),
         };
         // As in `resume_panicking`: a panic already in flight is not the
@@ -98,10 +98,10 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         self.sp = sp;
         if self.header.waiting() == WAITED {
             self.header.set_waiting(ptr::null_mut());
-            chain::leave_waiting(&self.header, entered);
+            chain::leave_switched(&self.header, Status::Normal, entered);
             return Poll::Pending;
         }
-        chain::leave(&self.header, Status::Suspended, entered);
+        chain::leave_switched(&self.header, Status::Suspended, entered);
         // SAFETY: a suspension passes its value's word (see `word`), and
         // never reads the value again.
         Poll::Ready(Ok(Resumed::Yield(unsafe { word::read::<Y>(value) })))

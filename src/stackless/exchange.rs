@@ -254,6 +254,9 @@ impl<I, Y> Drop for Suspend<'_, I, Y> {
 impl<I, Y> fmt::Debug for Suspend<'_, I, Y> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state() {
+            // Parked: its value is the resume's to take, or was taken (a
+            // value with nothing to drop is copied out, see `take`).
+            State::Held(_) if self.yielder.header().waiting() == self.address() => "waiting",
             State::Held(_) => "holding its value",
             State::Taken => "waiting",
             State::Input(_) => "ready",
@@ -293,7 +296,8 @@ pub(super) fn deliver<I, Y>(header: &Header, input: I) -> Result<(), I> {
     // as its destructor would have unparked it, and not borrowed, as the
     // frame is not being polled. Its value was taken by the last resume.
     let old = unsafe { ptr::replace(waiting.cast::<State<I, Y>>(), State::Input(input)) };
-    debug_assert!(matches!(old, State::Taken));
+    // `Held` still, if the value had nothing to drop (see `take`).
+    debug_assert!(matches!(old, State::Taken | State::Held(_)));
     // Nothing to drop in `Taken`; never a destructor on the resumer's side.
     mem::forget(old);
     Ok(())
@@ -313,6 +317,16 @@ pub(super) fn take<I, Y>(header: &Header) -> Parked<Y> {
     // SAFETY: as in `deliver`; the poll that parked it has returned.
     let state = unsafe { &mut *waiting.cast::<State<I, Y>>() };
     match state {
+        // A value with nothing to drop is copied out and the state left as
+        // it is, which saves a store on every round trip: nothing reads the
+        // state before the next `deliver` overwrites it (a parked
+        // suspension is polled only after one), and a drop of `Held` then
+        // drops nothing.
+        State::Held(value) if !mem::needs_drop::<Y>() => {
+            // SAFETY: `Y` has no destructor, so the value left behind is
+            // never dropped, and never read again.
+            Parked::Value(unsafe { ptr::read(value) })
+        }
         State::Held(_) => match mem::replace(state, State::Taken) {
             State::Held(value) => Parked::Value(value),
             _ => unreachable!("matched above"),
