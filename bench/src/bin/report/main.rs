@@ -1,4 +1,5 @@
-//! A benchmark report without criterion, in about a minute and a half:
+//! A benchmark report without criterion, in about five minutes (two of
+//! them the async tables):
 //!
 //! ```text
 //! cargo run --release -p bench --bin report [-- --quick] [-- --svg PATH]
@@ -69,7 +70,7 @@ pub(crate) struct Settings {
     pub(crate) warm_up: Duration,
 }
 
-/// The normal run: about a minute and a half on a 2-core VM.
+/// The normal run: about five minutes on a 2-core VM.
 const NORMAL: Settings = Settings {
     samples: 31,
     sample_time: Duration::from_millis(80),
