@@ -56,6 +56,7 @@ pub(crate) struct Entered {
     resumer: *const Header,
 }
 
+#[cfg_attr(not(coro_stackful), allow(dead_code))]
 impl Entered {
     /// For a backend that finds the resumer through the header instead (see
     /// [`leave_switched`]): nothing left to keep across its switch.
@@ -67,6 +68,7 @@ impl Entered {
 
 /// What [`Entered::switching`] leaves: proof of the `enter`, for
 /// [`leave_switched`], with nothing in it.
+#[cfg_attr(not(coro_stackful), allow(dead_code))]
 #[must_use = "the chain must be restored with `leave_switched`"]
 pub(crate) struct Switching(());
 
@@ -177,6 +179,7 @@ pub(crate) fn leave(header: &Header, status: Status, entered: Entered) {
 /// `enter`), else the one its header records. The stackful round trip then
 /// keeps nothing across its switch; the stackless one, which makes no
 /// switch, keeps `entered` in a register.
+#[cfg_attr(not(coro_stackful), allow(dead_code))]
 #[inline(always)]
 pub(crate) fn leave_switched(header: &Header, status: Status, _: Switching) {
     let state = match status {
