@@ -62,6 +62,10 @@ fn live(n: usize, stack: usize) -> (usize, usize) {
 // mapping pair per stack, in a few mappings where stacks are carved. In a
 // child process, so that no other test's mappings come and go meanwhile.
 #[test]
+#[cfg_attr(
+    coro_asan,
+    ignore = "measures resident memory, which AddressSanitizer's shadow and fake stacks multiply"
+)]
 fn more_live_coroutines_than_the_mapping_limit_allows() {
     const NAME: &str = "more_live_coroutines_than_the_mapping_limit_allows";
     if !guard_regions_expected() {
