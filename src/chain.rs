@@ -174,21 +174,16 @@ pub(crate) fn leave(header: &Header, status: Status, entered: Entered) {
 }
 
 /// [`leave`], [`leave_waiting`] for a coroutine that made a switch of its
-/// own (stackful), finding its resumer without `entered`: the thread's own
+/// own (stackful), leaving it in `state` (`SUSPENDED`, `DEAD` or
+/// `WAITING`) and finding its resumer without `entered`: the thread's own
 /// stack if the coroutine is still `SUSPENDED` (the chain's only one, see
 /// `enter`), else the one its header records. The stackful round trip then
 /// keeps nothing across its switch; the stackless one, which makes no
 /// switch, keeps `entered` in a register.
 #[cfg_attr(not(coro_stackful), allow(dead_code))]
 #[inline(always)]
-pub(crate) fn leave_switched(header: &Header, status: Status, _: Switching) {
-    let state = match status {
-        Status::Suspended => SUSPENDED,
-        Status::Dead => DEAD,
-        // Waiting, for `stackful::wait`.
-        Status::Normal => WAITING,
-        Status::Running => unreachable!("a coroutine leaves suspended, waiting or dead"),
-    };
+pub(crate) fn leave_switched(header: &Header, state: u32, _: Switching) {
+    debug_assert!(matches!(state, SUSPENDED | DEAD | WAITING));
     let was = header.state.get();
     let resumer = if was == SUSPENDED {
         ptr::null()

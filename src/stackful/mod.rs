@@ -27,7 +27,7 @@ pub use stack::{
 };
 
 use crate::chain::{self, Switching};
-use crate::header::{Closing, Header, SuspendTypes};
+use crate::header::{Closing, DEAD, Header, SUSPENDED, SuspendTypes};
 use crate::shared::Shared;
 use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
 use stack::Stack;
@@ -236,7 +236,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             if !resumed_panicking && std::thread::panicking() {
                 return self.refuse(entered);
             }
-            chain::leave_switched(&self.header, Status::Suspended, entered);
+            chain::leave_switched(&self.header, SUSPENDED, entered);
             // SAFETY: a suspending coroutine passes its value's word (see
             // `word`), and never reads the value again.
             return Ok(Resumed::Yield(unsafe { word::read::<Y>(value) }));
@@ -282,7 +282,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             }
             self.sp = sp;
             if !std::thread::panicking() {
-                chain::leave_switched(&self.header, Status::Suspended, entered);
+                chain::leave_switched(&self.header, SUSPENDED, entered);
                 // SAFETY: as in `run`.
                 return Ok(Resumed::Yield(unsafe { word::read::<Y>(value) }));
             }
@@ -311,7 +311,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         value: usize,
         entered: Switching,
     ) -> Result<Resumed<Y, R>, Error> {
-        chain::leave_switched(&self.header, Status::Dead, entered);
+        chain::leave_switched(&self.header, DEAD, entered);
         // SAFETY: promised by the caller.
         match unsafe { self.finish(value) } {
             Completion::Return(value) => Ok(Resumed::Return(value)),
@@ -443,7 +443,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         };
         self.header.set_closing(Closing::No);
         self.header.set_resumed_panicking(false);
-        chain::leave_switched(&self.header, Status::Dead, entered);
+        chain::leave_switched(&self.header, DEAD, entered);
         // The body's own end is reported before a late panic, which then
         // goes, now that the chain is restored.
         match (ended, late_panic) {
@@ -482,7 +482,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             stack::give(stack);
         }
         self.header.set_closing(Closing::No);
-        chain::leave_switched(&self.header, Status::Dead, entered);
+        chain::leave_switched(&self.header, DEAD, entered);
         dropped.map_err(Error::Panic)
     }
 

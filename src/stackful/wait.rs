@@ -37,7 +37,7 @@ use std::task::{Context, Poll, Waker};
 use super::{Coroutine, REFUSING, RESUMING, arch, asan, interrupted, word};
 use crate::chain;
 use crate::future::{self, CoroutineFuture, Polled, Polling, ResumeFuture};
-use crate::header::Header;
+use crate::header::{Header, SUSPENDED, WAITING};
 use crate::{Error, Resumed, Status};
 
 /// `Header::waiting` of a stackful coroutine while its `wait` has switched
@@ -98,10 +98,10 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         self.sp = sp;
         if self.header.waiting() == WAITED {
             self.header.set_waiting(ptr::null_mut());
-            chain::leave_switched(&self.header, Status::Normal, entered);
+            chain::leave_switched(&self.header, WAITING, entered);
             return Poll::Pending;
         }
-        chain::leave_switched(&self.header, Status::Suspended, entered);
+        chain::leave_switched(&self.header, SUSPENDED, entered);
         // SAFETY: a suspension passes its value's word (see `word`), and
         // never reads the value again.
         Poll::Ready(Ok(Resumed::Yield(unsafe { word::read::<Y>(value) })))
