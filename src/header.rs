@@ -244,6 +244,14 @@ impl Header {
         self.resumed_panicking.set(panicking);
     }
 
+    /// Whether the thread was already panicking when it last resumed this
+    /// coroutine (see `set_resumed_panicking`).
+    #[inline]
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn resumed_panicking(&self) -> bool {
+        self.resumed_panicking.get()
+    }
+
     pub(crate) fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }

@@ -193,56 +193,46 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     #[inline(always)]
     pub fn resume(&mut self, input: I) -> Result<Resumed<Y, R>, Error> {
         let entered = chain::enter(&self.header, true)?.switching();
+        // A resume from code that runs while a panic unwinds (a destructor):
+        // the coroutine must know that the panic it will see in flight is not
+        // its own (see `Header::unwinding`). Cleared by `refuse` or
+        // `finished`, which the coroutine's return to a panicking thread
+        // always passes through.
         if std::thread::panicking() {
-            return self.resume_panicking(input, entered);
+            self.resumed_panicking();
         }
-        self.run(input, entered, false)
-    }
-
-    /// A resume from code that runs while a panic unwinds (a destructor):
-    /// the coroutine must know that the panic it will see in flight is not
-    /// its own (see `Header::unwinding`). Kept off the ordinary path, which
-    /// then needs no store for it.
-    #[cold]
-    #[inline(never)]
-    fn resume_panicking(&mut self, input: I, entered: Switching) -> Result<Resumed<Y, R>, Error> {
-        self.header.set_resumed_panicking(true);
-        let result = self.run(input, entered, true);
-        self.header.set_resumed_panicking(false);
-        result
-    }
-
-    /// Switches into the entered coroutine with `input` and gives the thread
-    /// back when it suspends or finishes. `resumed_panicking`: the thread was
-    /// already panicking (see `resume_panicking`).
-    #[inline(always)]
-    fn run(
-        &mut self,
-        input: I,
-        entered: Switching,
-        resumed_panicking: bool,
-    ) -> Result<Resumed<Y, R>, Error> {
         let input = ManuallyDrop::new(input);
         // SAFETY: the coroutine is suspended (checked by `enter`); the other
         // side reads `input` exactly once.
-        let (value, sp) = unsafe { self.switch_in(word::send(&input), RESUMING) };
-        if !sp.is_null() {
-            self.sp = sp;
-            // A suspension while a panic unwinds the coroutine's own stack
-            // would freeze the unwind and carry the thread's panic count into
-            // the resumer: the thread panics now, and did not when resumed.
-            // Told here, on the resumer's side, so that the suspension itself
-            // stays small enough to be inlined into the body's code.
-            if !resumed_panicking && std::thread::panicking() {
-                return self.refuse(entered);
-            }
-            chain::leave_switched(&self.header, SUSPENDED, entered);
-            // SAFETY: a suspending coroutine passes its value's word (see
-            // `word`), and never reads the value again.
-            return Ok(Resumed::Yield(unsafe { word::read::<Y>(value) }));
+        let (mut value, mut sp) = unsafe { self.switch_in(word::send(&input), RESUMING) };
+        // Told here, on the resumer's side, so that the suspension itself
+        // stays small enough to be inlined into the body's code.
+        if !sp.is_null() && std::thread::panicking() {
+            (value, sp) = self.refuse(value, sp);
         }
-        // SAFETY: a finishing coroutine passes the address of its completion.
-        unsafe { self.finished(value, entered) }
+        if sp.is_null() {
+            // Rebuilt here rather than returned whole by `finished`: a value
+            // returned through memory would make the suspension's one go
+            // through memory too, where it is read back from the stack.
+            // SAFETY: a finishing coroutine passes the address of its
+            // completion.
+            return match unsafe { self.finished(value, entered) } {
+                Ok(value) => Ok(Resumed::Return(value)),
+                Err(error) => Err(error),
+            };
+        }
+        self.sp = sp;
+        chain::leave_switched(&self.header, SUSPENDED, entered);
+        // SAFETY: a suspending coroutine passes its value's word (see
+        // `word`), and never reads the value again.
+        Ok(Resumed::Yield(unsafe { word::read::<Y>(value) }))
+    }
+
+    /// Marks the coroutine as resumed by a panicking thread (see `resume`).
+    #[cold]
+    #[inline(never)]
+    fn resumed_panicking(&self) {
+        self.header.set_resumed_panicking(true);
     }
 
     /// Switches into the coroutine with `word` and `flag`, announced to
@@ -261,32 +251,33 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         switched
     }
 
-    /// The coroutine suspended while a panic unwinds its own stack (a
-    /// destructor suspended): that suspension fails instead. Resumes it with
+    /// The coroutine suspended, at `sp` with `value`, to a thread that is
+    /// panicking. If the thread already was when it resumed, that is the
+    /// resumer's panic: the suspension stands. Otherwise the panic is the
+    /// coroutine's own, unwinding its stack, and a suspension then would
+    /// freeze the unwind and carry the thread's panic count into the
+    /// resumer: the suspension fails instead. Resumes it with
     /// [`REFUSING`], which makes the suspension drop its value and panic
     /// with "attempt to yield across a C-call boundary" (aborting the
     /// process if nothing in the destructor catches it, as any panic there
     /// does), until it suspends with the thread no longer panicking, or
     /// finishes. Nothing of the resumer's runs meanwhile: to every observer,
-    /// the suspension was refused where it was attempted.
+    /// the suspension was refused where it was attempted. Returns what the
+    /// last switch returned.
     #[cold]
     #[inline(never)]
-    fn refuse(&mut self, entered: Switching) -> Result<Resumed<Y, R>, Error> {
-        loop {
+    fn refuse(&mut self, mut value: usize, mut sp: *mut u8) -> (usize, *mut u8) {
+        if self.header.resumed_panicking() {
+            self.header.set_resumed_panicking(false);
+            return (value, sp);
+        }
+        while !sp.is_null() && std::thread::panicking() {
+            self.sp = sp;
             // SAFETY: the coroutine is still entered, and suspended at a
             // suspension whose value the resumer has not taken.
-            let (value, sp) = unsafe { self.switch_in(0, REFUSING) };
-            if sp.is_null() {
-                // SAFETY: a finishing coroutine passes its completion.
-                return unsafe { self.finished(value, entered) };
-            }
-            self.sp = sp;
-            if !std::thread::panicking() {
-                chain::leave_switched(&self.header, SUSPENDED, entered);
-                // SAFETY: as in `run`.
-                return Ok(Resumed::Yield(unsafe { word::read::<Y>(value) }));
-            }
+            (value, sp) = unsafe { self.switch_in(0, REFUSING) };
         }
+        (value, sp)
     }
 
     /// Announces the switch onto this coroutine's stack to AddressSanitizer
@@ -300,21 +291,19 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     }
 
     /// The rest of a resume after which the body finished: kept out of line
-    /// so the suspension path stays small enough to inline.
+    /// so the suspension path stays small enough to inline. Returns what the
+    /// body returned, or the panic that ended it.
     ///
     /// # Safety
     /// `value` must be the word the coroutine passed to `switch_final`.
     #[cold]
     #[inline(never)]
-    unsafe fn finished(
-        &mut self,
-        value: usize,
-        entered: Switching,
-    ) -> Result<Resumed<Y, R>, Error> {
+    unsafe fn finished(&mut self, value: usize, entered: Switching) -> Result<R, Error> {
+        self.header.set_resumed_panicking(false);
         chain::leave_switched(&self.header, DEAD, entered);
         // SAFETY: promised by the caller.
         match unsafe { self.finish(value) } {
-            Completion::Return(value) => Ok(Resumed::Return(value)),
+            Completion::Return(value) => Ok(value),
             Completion::Panic(payload) => Err(Error::Panic(payload)),
             Completion::Closed => unreachable!("only close starts a forced unwind"),
         }

@@ -64,7 +64,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             Ok(entered) => entered.switching(),
             Err(err) => return self.poll_refused(cx, err, or_go_on),
         };
-        // As in `resume_panicking`: a panic already in flight is not the
+        // As in `resume`: a panic already in flight is not the
         // coroutine's own.
         let panicking = std::thread::panicking();
         if panicking {
@@ -93,7 +93,10 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         }
         if sp.is_null() {
             // SAFETY: a finishing coroutine passes the address of its completion.
-            return Poll::Ready(unsafe { self.finished(value, entered) });
+            return Poll::Ready(match unsafe { self.finished(value, entered) } {
+                Ok(value) => Ok(Resumed::Return(value)),
+                Err(error) => Err(error),
+            });
         }
         self.sp = sp;
         if self.header.waiting() == WAITED {
