@@ -37,19 +37,23 @@
 //! it. A suspended coroutine's saved stack pointer points at such an area
 //! whose third word is the address to continue at (a fresh stack has the
 //! same shape: see above). A resumer inside `switch_in` leaves one on its own
-//! stack too, whose third word the continuation fills with the resumer's
-//! return address (the `lr` its `blr` set); `link` points at it.
+//! stack too, whose third word is where the resumer continues; `link`
+//! points at it.
 //!
 //! Only `x19` and `x29` are saved by hand: Rust does not let inline assembly
 //! name them as clobbers (LLVM may use `x19` as a base pointer, `x29` is the
 //! frame pointer). The other callee-saved registers, `x20`–`x28` and the low
 //! halves of `v8`–`v15` (`d8`–`d15`), are declared clobbered, so the compiler
 //! saves just the ones live across the switch. `x18`, the platform register
-//! on some systems, is never touched. The resumer enters with `blr` to the
-//! coroutine's continuation and the coroutine leaves with `ret` to the `lr`
-//! that `blr` set, so the processor's return-address predictor stays right.
-//! The continuation, still on the resumer's stack, stores `lr` and the
-//! resumer's stack pointer, then moves onto its own stack.
+//! on some systems, is never touched.
+//!
+//! Both ways are plain branches (`br`), never `blr` and `ret`: the switch
+//! leaves the processor's return-address stack as it found it, so each
+//! side's own returns stay predicted (see the x86_64 module for why a
+//! `blr` in and a `ret` out would cost two mispredictions a round trip).
+//! The resumer writes where it continues into its save area and branches
+//! to the coroutine's continuation, which, still on the resumer's stack,
+//! records the resumer's stack pointer in `link` and moves onto its own.
 //!
 //! The trampoline's CFI describes the resumer's frame as its caller, using the
 //! `link` word, so debuggers, `std::backtrace` and the unwinder walk from a
@@ -65,8 +69,8 @@ pub(crate) type EntryFn = unsafe extern "C" fn(usize, *mut usize, *mut u8) -> !;
 
 /// The first code a coroutine runs, entered like every continuation (see
 /// `switch_in`): `x0` the word passed, `x1` the link's address, `x2` the
-/// fresh stack pointer, `lr` the resumer's return address, `sp` the
-/// resumer's save area. Calls the entry function on the coroutine's stack.
+/// fresh stack pointer, `sp` the resumer's save area (where it continues
+/// already in its third word). Calls the entry function on the coroutine's stack.
 #[unsafe(naked)]
 unsafe extern "C" fn trampoline() {
     naked_asm!(
@@ -80,8 +84,6 @@ unsafe extern "C" fn trampoline() {
         ".cfi_offset x19, -32",
         ".cfi_offset x29, -24",
         ".cfi_offset x30, -16",
-        // The resumer's return address into the third word of its area.
-        "str x30, [sp, #16]",
         // link = the resumer's stack pointer, the address of that area
         // (`str` cannot store sp itself: through x9).
         "mov x9, sp",
@@ -131,7 +133,7 @@ pub(crate) unsafe fn init_stack(top: *mut u8, entry: EntryFn, data: *mut u8) -> 
 /// trampoline: the walk has reached a coroutine's root.
 pub(crate) fn is_root_frame(ip: usize) -> bool {
     let start = trampoline as *const () as usize;
-    // The trampoline is ten instructions; its one call returns inside.
+    // The trampoline is nine instructions; its one call returns inside.
     ip > start && ip <= start + 64
 }
 
@@ -149,10 +151,11 @@ pub(crate) unsafe fn is_fresh(sp: *mut u8) -> bool {
 /// Switches from the resumer to the coroutine whose link is at `link` and
 /// whose saved stack pointer is `sp`, passing `arg` and `flag`.
 ///
-/// The resumer branches with link (`blr`) to the continuation address found
-/// in the save area at `sp`, with `x0` = `arg`, `x1` = `link`, `x2` = `sp` and `x3` = `flag`;
-/// the continuation records the resumer's return address and stack pointer
-/// and moves onto the coroutine's stack.
+/// The resumer makes its save area, with where it continues in the third
+/// word, and branches to the continuation address found in the save area at
+/// `sp`, with `x0` = `arg`, `x1` = `link`, `x2` = `sp` and `x3` = `flag`;
+/// the continuation records the resumer's stack pointer and moves onto the
+/// coroutine's stack.
 ///
 /// Returns the word the coroutine passed back and its new saved stack
 /// pointer, or null if it called `switch_final`.
@@ -172,8 +175,8 @@ pub(crate) unsafe fn switch_in(
     let value: usize;
     let new_sp: *mut u8;
     // SAFETY: the coroutine's stack holds a continuation in the shape
-    // described above; it comes back with `ret` to the address our `blr`
-    // set, with our save area where we left it, after which x19 and x29 are
+    // described above; it branches back to the address in our save area,
+    // with that area where we left it, after which x19 and x29 are
     // ours again. Every other register is declared clobbered.
     unsafe {
         asm!(
@@ -181,12 +184,17 @@ pub(crate) unsafe fn switch_in(
             // and x29 in its first two words; the continuation fills the
             // third.
             "stp x19, x29, [sp, #-32]!",
+            // Where the coroutine comes back to: label 2 below, into our
+            // area's third word.
+            "adr x10, 2f",
+            "str x10, [sp, #16]",
             // x9 = the continuation address, in the coroutine's save area.
             "ldr x9, [x2, #16]",
-            // Branch to it, lr = the next instruction.
-            "blr x9",
-            // Back: the coroutine returned to us with `ret`. x19 and x29
-            // back from our area, which is freed.
+            // Branch to it (not `blr`: see the module's docs on prediction).
+            "br x9",
+            // Back: the coroutine branched here. x19 and x29 back from our
+            // area, which is freed.
+            "2:",
             "ldp x19, x29, [sp], #32",
             inout("x0") arg => value,
             inout("x1") link => _,
@@ -211,8 +219,8 @@ pub(crate) unsafe fn switch_out(value: usize, link: *mut usize) -> (usize, usize
     let arg: usize;
     let flag: usize;
     // SAFETY: we leave a save area on our stack in the shape `switch_in`
-    // expects, hand its address over in x2, and `ret` to the resumer's
-    // return address found through `link`.
+    // expects, hand its address over in x2, and branch to where the
+    // resumer continues, found through `link`.
     unsafe {
         asm!(
             // Our save area (32 bytes, keeping sp 16-byte aligned) with x19
@@ -226,17 +234,15 @@ pub(crate) unsafe fn switch_out(value: usize, link: *mut usize) -> (usize, usize
             "mov x2, sp",
             // x9 = the resumer's stack pointer, kept in the link.
             "ldr x9, [x1]",
-            // lr = its return address, the third word of its save area.
-            "ldr x30, [x9, #16]",
+            // x10 = where it continues, the third word of its save area.
+            "ldr x10, [x9, #16]",
             // Onto the resumer's stack...
             "mov sp, x9",
-            // ...and back into its switch_in, just after its `blr`.
-            "ret",
+            // ...and back into its switch_in.
+            "br x10",
             // Resumed: `switch_in` branched here on the resumer's stack, with
-            // lr its return address and x2 our saved stack pointer.
+            // x2 our saved stack pointer.
             "2:",
-            // The resumer's return address into its area's third word.
-            "str x30, [sp, #16]",
             // link = the resumer's stack pointer (through x9, as `str`
             // cannot store sp).
             "mov x9, sp",
@@ -271,14 +277,14 @@ pub(crate) unsafe fn switch_final(value: usize, link: *mut usize) -> ! {
         asm!(
             // x9 = the resumer's stack pointer, kept in the link.
             "ldr x9, [x1]",
-            // lr = its return address, the third word of its save area.
-            "ldr x30, [x9, #16]",
+            // x10 = where it continues, the third word of its save area.
+            "ldr x10, [x9, #16]",
             // Onto the resumer's stack, for good.
             "mov sp, x9",
             // A null stack pointer tells switch_in the coroutine finished.
             "mov x2, xzr",
             // Back into the resumer's switch_in; x0 is the value.
-            "ret",
+            "br x10",
             in("x0") value,
             in("x1") link,
             options(noreturn),

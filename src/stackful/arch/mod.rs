@@ -16,8 +16,9 @@
 //! Each switch goes through the coroutine's link, a word that holds the
 //! resumer's stack pointer while the coroutine runs (the backend keeps it in
 //! the coroutine's header). It passes one machine word each way in
-//! registers, and keeps `call`/`ret` paired so the processor's
-//! return-address predictor stays right.
+//! registers, and jumps both ways rather than calling and returning, so
+//! that the processor's return-address predictor stays right for the code
+//! on either side.
 
 #[cfg(target_arch = "x86_64")]
 #[path = "x86_64.rs"]

@@ -22,16 +22,25 @@
 //!
 //! A suspended coroutine's saved stack pointer points at three words: the
 //! address to continue at, then its saved `rbx` and `rbp`. A resumer inside
-//! `switch_in` leaves the same shape on its own stack: the return address of
-//! its `call`, then `rbx` and `rbp`; `link` points at it.
+//! `switch_in` leaves the same shape on its own stack: where it continues,
+//! then `rbx` and `rbp`; `link` points at it.
 //!
 //! Only `rbx` and `rbp` are saved by hand: they cannot be named as clobbers.
 //! Every other register is declared clobbered, so the compiler saves just the
-//! ones that are live across the switch. The resumer enters with an indirect
-//! `call` of the coroutine's continuation, and the coroutine leaves with a
-//! `ret` to the address that call pushed, so the processor's return stack
-//! buffer predicts every return. The continuation, still on the resumer's
-//! stack, stores the resumer's stack pointer in `link` and moves onto its own.
+//! ones that are live across the switch.
+//!
+//! Both ways are plain jumps, never `call` and `ret`. The processor predicts
+//! each `ret` from a stack of the return addresses its `call`s pushed; a
+//! switch that entered with `call` and left with `ret` would pop, at the
+//! suspension, the entry of the call that led the body to its suspension
+//! point, and push, at the resume, one that the body's next `ret` (out of
+//! the function that suspended) then pops instead of its own: two
+//! mispredicted returns a round trip, some 20 cycles each. With jumps the
+//! return stack is left as each side expects, and the jumps themselves are
+//! predicted from their history. The resumer pushes where it continues and
+//! jumps to the coroutine's continuation, which, still on the resumer's
+//! stack, stores the resumer's stack pointer in `link` and moves onto its
+//! own; the coroutine comes back by popping that address and jumping to it.
 //!
 //! The trampoline's CFI describes the resumer's frame as its caller, using the
 //! `link` word, so debuggers, `std::backtrace` and the unwinder walk from a
@@ -121,10 +130,10 @@ pub(crate) unsafe fn is_fresh(sp: *mut u8) -> bool {
 /// Switches from the resumer to the coroutine whose link is at `link` and
 /// whose saved stack pointer is `sp`, passing `arg` and `flag`.
 ///
-/// The resumer `call`s the continuation address found at `sp` with `rdi` =
-/// `arg`, `rsi` = `link`, `rdx` = `sp` and `rcx` = `flag`; the
-/// continuation records the resumer's stack pointer in `link` and moves onto
-/// the coroutine's stack.
+/// The resumer pushes where it continues and jumps to the continuation
+/// address found at `sp` with `rdi` = `arg`, `rsi` = `link`, `rdx` = `sp`
+/// and `rcx` = `flag`; the continuation records the resumer's stack pointer
+/// in `link` and moves onto the coroutine's stack.
 ///
 /// Returns the word the coroutine passed back and its new saved stack
 /// pointer, or null if it called `switch_final`.
@@ -144,14 +153,17 @@ pub(crate) unsafe fn switch_in(
     let value: usize;
     let new_sp: *mut u8;
     // SAFETY: the coroutine's stack holds a continuation in the shape
-    // described above; it comes back with `ret` to the address our
-    // `call` pushed, after which rbx and rbp are ours again. Every other
+    // described above; it comes back by jumping to the address we pushed,
+    // after which rbx and rbp are ours again. Every other
     // register is declared clobbered.
     unsafe {
         asm!(
             "push rbp",
             "push rbx",
-            "call [rdx]",
+            "lea rax, [rip + 2f]",
+            "push rax",
+            "jmp [rdx]",
+            "2:",
             "pop rbx",
             "pop rbp",
             inout("rdi") arg => value,
@@ -177,7 +189,7 @@ pub(crate) unsafe fn switch_out(value: usize, link: *mut usize) -> (usize, usize
     let flag: usize;
     // SAFETY: we leave our continuation, rbx and rbp on our stack in the
     // shape `switch_in` expects, hand our stack pointer over in rdx, and
-    // `ret` to the resumer's return address found through `link`.
+    // jump to where the resumer continues, found through `link`.
     unsafe {
         asm!(
             "push rbp",
@@ -186,7 +198,8 @@ pub(crate) unsafe fn switch_out(value: usize, link: *mut usize) -> (usize, usize
             "push rax",
             "mov rdx, rsp",
             "mov rsp, [rsi]",
-            "ret",
+            "pop rax",
+            "jmp rax",
             // Resumed: `switch_in` called us on the resumer's stack.
             "2:",
             "mov [rsi], rsp",
@@ -218,7 +231,8 @@ pub(crate) unsafe fn switch_final(value: usize, link: *mut usize) -> ! {
         asm!(
             "mov rsp, [rsi]",
             "xor edx, edx",
-            "ret",
+            "pop rax",
+            "jmp rax",
             in("rdi") value,
             in("rsi") link,
             options(noreturn),
