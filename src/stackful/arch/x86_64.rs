@@ -35,7 +35,7 @@
 //! suspension, the entry of the call that led the body to its suspension
 //! point, and push, at the resume, one that the body's next `ret` (out of
 //! the function that suspended) then pops instead of its own: two
-//! mispredicted returns a round trip, some 20 cycles each. With jumps the
+//! mispredicted returns a round trip, each a pipeline flush. With jumps the
 //! return stack is left as each side expects, and the jumps themselves are
 //! predicted from their history. The resumer pushes where it continues and
 //! jumps to the coroutine's continuation, which, still on the resumer's
