@@ -392,9 +392,23 @@ pub(crate) fn poll_next<C: Polled<()>>(
     match step(&mut this.coroutine, cx) {
         Poll::Pending => Poll::Pending,
         Poll::Ready(Ok(Resumed::Yield(value))) => Poll::Ready(Some(value)),
-        Poll::Ready(Ok(Resumed::Return(_)) | Err(Error::Dead)) => Poll::Ready(None),
-        Poll::Ready(Err(Error::Panic(payload))) => std::panic::resume_unwind(payload.into_inner()),
-        Poll::Ready(Err(err)) => panic!("{err}"),
+        Poll::Ready(Ok(Resumed::Return(_))) => Poll::Ready(None),
+        Poll::Ready(Err(err)) => stream_failed(err),
+    }
+}
+
+/// The end of a stream whose coroutine failed with `err`: none after the
+/// end, the body's panic re-raised, any other error a panic. Out of line,
+/// and taking `err` by value: a reference into the poll's result would
+/// keep the whole result, the yielded item too, in memory.
+#[cfg(feature = "futures")]
+#[cold]
+#[inline(never)]
+fn stream_failed<T>(err: Error) -> Poll<Option<T>> {
+    match err {
+        Error::Dead => Poll::Ready(None),
+        Error::Panic(payload) => std::panic::resume_unwind(payload.into_inner()),
+        err => panic!("{err}"),
     }
 }
 

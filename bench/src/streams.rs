@@ -48,6 +48,19 @@ pub fn coro_stackless_generator(n: u64) -> coro::stackless::Coroutine<(), u64, (
     })
 }
 
+/// coro's typed stackless generator of `0..n` (`Coroutine::typed`: the
+/// body's type kept, no virtual call per poll).
+#[inline(always)]
+pub fn coro_typed_generator(
+    n: u64,
+) -> coro::stackless::Coroutine<(), u64, (), impl coro::stackless::Body<(), u64, ()>> {
+    coro::stackless::Coroutine::typed(move |y: coro::stackless::Yielder<(), u64>, ()| async move {
+        for i in 0..n {
+            y.suspend(black_box(i)).await;
+        }
+    })
+}
+
 /// coro's stackful generator of `0..n`, as a stream.
 #[inline(always)]
 pub fn coro_stackful(n: u64) -> impl Stream<Item = u64> {
@@ -58,6 +71,12 @@ pub fn coro_stackful(n: u64) -> impl Stream<Item = u64> {
 #[inline(always)]
 pub fn coro_stackless(n: u64) -> impl Stream<Item = u64> {
     coro_stackless_generator(n).into_stream()
+}
+
+/// coro's typed stackless generator of `0..n`, as a stream.
+#[inline(always)]
+pub fn coro_typed(n: u64) -> impl Stream<Item = u64> {
+    coro_typed_generator(n).into_stream()
 }
 
 /// async-stream's `stream!` of `0..n`.
@@ -89,6 +108,7 @@ mod tests {
         let expected: u64 = (0..1000).sum();
         assert_eq!(drain(coro_stackful(1000)), expected);
         assert_eq!(drain(coro_stackless(1000)), expected);
+        assert_eq!(drain(coro_typed(1000)), expected);
         assert_eq!(drain(async_stream(1000)), expected);
         assert_eq!(drain(genawaiter(1000)), expected);
     }

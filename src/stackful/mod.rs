@@ -231,7 +231,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// Marks the coroutine as resumed by a panicking thread (see `resume`).
     #[cold]
     #[inline(never)]
-    fn resumed_panicking(&self) {
+    pub(super) fn resumed_panicking(&self) {
         self.header.set_resumed_panicking(true);
     }
 
@@ -266,13 +266,15 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// last switch returned.
     #[cold]
     #[inline(never)]
-    fn refuse(&mut self, mut value: usize, mut sp: *mut u8) -> (usize, *mut u8) {
+    pub(super) fn refuse(&mut self, mut value: usize, mut sp: *mut u8) -> (usize, *mut u8) {
         if self.header.resumed_panicking() {
             self.header.set_resumed_panicking(false);
             return (value, sp);
         }
         while !sp.is_null() && std::thread::panicking() {
             self.sp = sp;
+            // A refused wait (see `wait`) no longer waits.
+            self.header.set_waiting(std::ptr::null_mut());
             // SAFETY: the coroutine is still entered, and suspended at a
             // suspension whose value the resumer has not taken.
             (value, sp) = unsafe { self.switch_in(0, REFUSING) };

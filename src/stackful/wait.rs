@@ -34,8 +34,8 @@ use std::pin::{Pin, pin};
 use std::ptr;
 use std::task::{Context, Poll, Waker};
 
-use super::{Coroutine, REFUSING, RESUMING, arch, asan, interrupted, word};
-use crate::chain;
+use super::{Coroutine, RESUMING, arch, asan, interrupted, word};
+use crate::chain::{self, Entered};
 use crate::future::{self, CoroutineFuture, Polled, Polling, ResumeFuture};
 use crate::header::{Header, SUSPENDED, WAITING};
 use crate::{Error, Resumed, Status};
@@ -60,15 +60,19 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             Some(_) => chain::enter(&self.header, true),
             None => chain::enter_waiting(&self.header),
         };
-        let entered = match entered {
-            Ok(entered) => entered.switching(),
-            Err(err) => return self.poll_refused(cx, err, or_go_on),
+        let (entered, input) = match entered {
+            Ok(entered) => (entered.switching(), input),
+            // Not told by returning the whole result from out of line, which
+            // would make the suspension's result go through memory too.
+            Err(err) => match self.refused(err, or_go_on) {
+                Ok(entered) => (entered.switching(), None),
+                Err(err) => return Poll::Ready(Err(err)),
+            },
         };
         // As in `resume`: a panic already in flight is not the
         // coroutine's own.
-        let panicking = std::thread::panicking();
-        if panicking {
-            self.header.set_resumed_panicking(true);
+        if std::thread::panicking() {
+            self.resumed_panicking();
         }
         let input = input.map(ManuallyDrop::new);
         // A wait takes no input: its word is never read.
@@ -78,19 +82,12 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         // checked by `enter_waiting`), so `sp` is its continuation; the
         // other side reads the input, if any, exactly once.
         let (mut value, mut sp) = unsafe { self.switch_in(word, RESUMING) };
-        // As in `run`: a suspension or a wait while a panic unwinds the
+        // As in `resume`: a suspension or a wait while a panic unwinds the
         // coroutine's own stack is refused (see `Coroutine::refuse`).
-        while !panicking && !sp.is_null() && std::thread::panicking() {
-            self.sp = sp;
-            self.header.set_waiting(ptr::null_mut());
-            // SAFETY: the coroutine is entered and suspended at a suspension
-            // (or wait) whose value nobody took.
-            (value, sp) = unsafe { self.switch_in(0, REFUSING) };
+        if !sp.is_null() && std::thread::panicking() {
+            (value, sp) = self.refuse(value, sp);
         }
         self.header.set_poll_waker(ptr::null());
-        if panicking {
-            self.header.set_resumed_panicking(false);
-        }
         if sp.is_null() {
             // SAFETY: a finishing coroutine passes the address of its completion.
             return Poll::Ready(match unsafe { self.finished(value, entered) } {
@@ -111,14 +108,15 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     }
 
     /// A resume from a poll that `chain` refused with `err`: when `or_go_on`
-    /// and the coroutine waits, goes on with its wait instead.
+    /// and the coroutine waits, goes on with its wait instead (entered, with
+    /// no input), else fails with `err`.
     #[cold]
     #[inline(never)]
-    fn poll_refused(&mut self, cx: &mut Context<'_>, err: Error, or_go_on: bool) -> Polling<Y, R> {
+    fn refused(&self, err: Error, or_go_on: bool) -> Result<Entered, Error> {
         if or_go_on && self.header.is_waiting() {
-            return self.poll_resume(cx, None, false);
+            return chain::enter_waiting(&self.header);
         }
-        Poll::Ready(Err(err))
+        Err(err)
     }
 
     /// Resumes the coroutine from async code (Lua's `coroutine.resume` for

@@ -150,6 +150,7 @@ where
         outcome::<I, Y, R>(header, polled)
     }
 
+    #[inline]
     fn poll_resume(
         self: Pin<&mut Self>,
         header: &Header,
@@ -292,7 +293,7 @@ impl<B: ?Sized> Frame<B> {
     }
 
     /// Resumes the body for an executor's poll (see `Body::poll_resume`).
-    #[inline]
+    #[inline(always)]
     pub(super) fn poll_resume<I, Y, R>(
         &mut self,
         header: &Header,

@@ -202,7 +202,13 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
                 chain::leave(&self.header, Status::Suspended, entered);
                 Ok(Resumed::Yield(value))
             }
-            Step::Ended(ending) => self.ended(ending, entered),
+            // Rebuilt here rather than returned whole by `ended`: a result
+            // returned through memory would make the yielded one go through
+            // memory too.
+            Step::Ended(ending) => match self.ended(ending, entered) {
+                Ok(value) => Ok(Resumed::Return(value)),
+                Err(error) => Err(error),
+            },
         }
     }
 
@@ -218,14 +224,14 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     /// restored, as its payload's own destructor is user code too.
     #[cold]
     #[inline(never)]
-    fn ended(&mut self, ending: Ending<I, R>, entered: Entered) -> Result<Resumed<Y, R>, Error> {
+    fn ended(&mut self, ending: Ending<I, R>, entered: Entered) -> Result<R, Error> {
         // From here on no suspension can park: destructors run next. The
         // unwind of a panic already dropped the frame's live locals; the
         // body may still be a hand-written future with a `Drop` of its own.
         exchange::close(&self.header);
         let (result, unreported) = match ending {
             Ending::Return(value) => match self.drop_frame() {
-                Ok(()) => (Ok(Resumed::Return(value)), None),
+                Ok(()) => (Ok(value), None),
                 Err(payload) => (
                     Err(Error::Panic(payload)),
                     PanicPayload::drop_caught(value).err(),
@@ -250,7 +256,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     /// The end of a body that failed with `error`: drops the frame. Beside
     /// the error, a destructor's panic then is not reported, only handed
     /// back to be discarded.
-    fn failed(&mut self, error: Error) -> (Result<Resumed<Y, R>, Error>, Option<PanicPayload>) {
+    fn failed(&mut self, error: Error) -> (Result<R, Error>, Option<PanicPayload>) {
         (Err(error), self.drop_frame().err())
     }
 

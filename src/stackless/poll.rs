@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 
 use super::frame::{Ending, Step};
 use super::{Body, Coroutine};
-use crate::chain::{self, NESTED};
+use crate::chain::{self, Entered, NESTED};
 use crate::future::{self, CoroutineFuture, Polled, Polling, ResumeFuture};
 use crate::{Error, Resumed, Status};
 
@@ -42,9 +42,14 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             Some(_) => chain::enter(&self.header, true),
             None => chain::enter_waiting(&self.header),
         };
-        let entered = match entered {
-            Ok(entered) => entered,
-            Err(err) => return self.poll_refused(cx, err, or_go_on),
+        let (entered, input) = match entered {
+            Ok(entered) => (entered, input),
+            // Not told by returning the whole result from out of line, which
+            // would make the suspension's result go through memory too.
+            Err(err) => match self.refused(err, or_go_on) {
+                Ok(entered) => (entered, None),
+                Err(err) => return Poll::Ready(Err(err)),
+            },
         };
         match self.frame.poll_resume(&self.header, input, cx) {
             Step::Yield(value) => {
@@ -58,19 +63,24 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
                 chain::leave_waiting(&self.header, entered);
                 Poll::Pending
             }
-            Step::Ended(ending) => Poll::Ready(self.ended(ending, entered)),
+            // Rebuilt here, as in `resume`.
+            Step::Ended(ending) => Poll::Ready(match self.ended(ending, entered) {
+                Ok(value) => Ok(Resumed::Return(value)),
+                Err(error) => Err(error),
+            }),
         }
     }
 
     /// A resume from a poll that `chain` refused with `err`: when `or_go_on`
-    /// and the coroutine waits, goes on with its wait instead.
+    /// and the coroutine waits, goes on with its wait instead (entered, with
+    /// no input), else fails with `err`.
     #[cold]
     #[inline(never)]
-    fn poll_refused(&mut self, cx: &mut Context<'_>, err: Error, or_go_on: bool) -> Polling<Y, R> {
+    fn refused(&self, err: Error, or_go_on: bool) -> Result<Entered, Error> {
         if or_go_on && self.header.is_waiting() {
-            return self.poll_resume(cx, None, false);
+            return chain::enter_waiting(&self.header);
         }
-        Poll::Ready(Err(err))
+        Err(err)
     }
 
     /// Resumes the coroutine from async code (Lua's `coroutine.resume` for

@@ -105,6 +105,9 @@ const WORKLOADS: &[Workload] = &[
             .sum();
         black_box(sum);
     }),
+    ("typed-stream", |n| {
+        black_box(streams::drain(streams::coro_typed(black_box(n))));
+    }),
     ("async-stream-stream", |n| {
         black_box(streams::drain(streams::async_stream(black_box(n))));
     }),

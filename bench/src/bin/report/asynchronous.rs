@@ -108,12 +108,15 @@ type Drain = fn(u64) -> u64;
 
 /// The stream table.
 pub(crate) fn stream_table(settings: Settings) {
-    let peers: [(&str, &str, Drain); 4] = [
+    let peers: [(&str, &str, Drain); 5] = [
         ("coro stackful", "stackful", |n| {
             streams::drain(streams::coro_stackful(n))
         }),
         ("coro stackless", "stackless", |n| {
             streams::drain(streams::coro_stackless(n))
+        }),
+        ("coro stackless, typed", "stackless", |n| {
+            streams::drain(streams::coro_typed(n))
         }),
         ("async-stream (stream!)", "stackless", |n| {
             streams::drain(streams::async_stream(n))
