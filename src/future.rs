@@ -365,6 +365,12 @@ impl<C> IntoStream<C> {
         &self.coroutine
     }
 
+    /// The coroutine behind the stream, to poll.
+    #[inline(always)]
+    pub(crate) fn coroutine_mut(&mut self) -> &mut C {
+        &mut self.coroutine
+    }
+
     /// The coroutine behind the stream, for example to close it or to go on
     /// with plain resumes.
     ///
@@ -404,7 +410,7 @@ pub(crate) fn poll_next<C: Polled<()>>(
 #[cfg(feature = "futures")]
 #[cold]
 #[inline(never)]
-fn stream_failed<T>(err: Error) -> Poll<Option<T>> {
+pub(crate) fn stream_failed<T>(err: Error) -> Poll<Option<T>> {
     match err {
         Error::Dead => Poll::Ready(None),
         Error::Panic(payload) => std::panic::resume_unwind(payload.into_inner()),

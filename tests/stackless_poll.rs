@@ -233,6 +233,28 @@ mod streams {
     }
 
     #[test]
+    fn a_typed_generator_is_a_stream_too() {
+        let got = run_local(async {
+            let mut evens = Coroutine::typed(|y: Yielder<(), u32>, ()| async move {
+                for n in 0..3 {
+                    tokio::task::yield_now().await;
+                    y.suspend(n * 2).await;
+                }
+                "done"
+            })
+            .into_stream();
+            let mut got = Vec::new();
+            while let Some(n) = next(&mut evens).await {
+                got.push(n);
+            }
+            assert_eq!(next(&mut evens).await, None, "ended for good");
+            assert_eq!(evens.coroutine().status(), coro::Status::Dead);
+            got
+        });
+        assert_eq!(got, [0, 2, 4]);
+    }
+
+    #[test]
     fn a_panic_in_a_stream_is_raised_in_the_poller() {
         let caught = std::panic::catch_unwind(|| {
             run_local(async {

@@ -216,7 +216,43 @@ impl<Y, R, B: ?Sized + Body<(), Y, R>> futures_core::Stream
 
     #[inline(always)]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Y>> {
-        future::poll_next(self.get_mut(), cx)
+        self.get_mut().coroutine_mut().poll_item(cx)
+    }
+}
+
+#[cfg(feature = "futures")]
+impl<Y, R, B: ?Sized + Body<(), Y, R>> Coroutine<(), Y, R, B> {
+    /// One item of the stream: `poll_resume` with `()`, going on with a
+    /// wait, but ending in the stream's own answer rather than in a resume's
+    /// result matched again (what `future::poll_next` does for the stackful
+    /// backend), so that the item goes straight from the suspension to the
+    /// consumer.
+    #[inline(always)]
+    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Y>> {
+        let (entered, input) = match chain::enter(&self.header, true) {
+            Ok(entered) => (entered, Some(())),
+            Err(err) => match self.refused(err, true) {
+                Ok(entered) => (entered, None),
+                Err(err) => return future::stream_failed(err),
+            },
+        };
+        match self.frame.poll_resume(&self.header, input, cx) {
+            Step::Yield(value) => {
+                chain::leave(&self.header, Status::Suspended, entered);
+                Poll::Ready(Some(value))
+            }
+            // As in `poll_resume`: the body awaits a future that has the
+            // poll's waker.
+            Step::Ended(Ending::Foreign) => {
+                self.header.set_waiting(NESTED);
+                chain::leave_waiting(&self.header, entered);
+                Poll::Pending
+            }
+            Step::Ended(ending) => match self.ended(ending, entered) {
+                Ok(_) => Poll::Ready(None),
+                Err(err) => future::stream_failed(err),
+            },
+        }
     }
 }
 

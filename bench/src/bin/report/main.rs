@@ -94,6 +94,8 @@ const ASYNC_FLAG: &str = "--async-only";
 const ROUND_TRIPS_FLAG: &str = "--round-trips-only";
 /// Runs only the tokenizer's table.
 const TOKENIZER_FLAG: &str = "--tokenizer-only";
+/// Runs only the stream table.
+const STREAMS_FLAG: &str = "--streams-only";
 /// Names the SVG chart's file.
 const SVG_FLAG: &str = "--svg";
 /// Where the chart goes without `--svg`.
@@ -113,6 +115,7 @@ fn main() {
     let mut async_only = false;
     let mut round_trips_only = false;
     let mut tokenizer_only = false;
+    let mut streams_only = false;
     let mut svg = DEFAULT_SVG.to_string();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -124,10 +127,11 @@ fn main() {
             ASYNC_FLAG => async_only = true,
             ROUND_TRIPS_FLAG => round_trips_only = true,
             TOKENIZER_FLAG => tokenizer_only = true,
+            STREAMS_FLAG => streams_only = true,
             SVG_FLAG => svg = rest.next().expect("--svg takes a path").clone(),
             other => panic!(
                 "unknown argument {other:?}; known: {QUICK_FLAG}, {ASYNC_FLAG}, \
-                 {ROUND_TRIPS_FLAG}, {TOKENIZER_FLAG}, {SVG_FLAG} PATH"
+                 {ROUND_TRIPS_FLAG}, {TOKENIZER_FLAG}, {STREAMS_FLAG}, {SVG_FLAG} PATH"
             ),
         }
     }
@@ -146,6 +150,10 @@ fn main() {
 
     if async_only {
         return async_tables(settings, quick);
+    }
+    if streams_only {
+        println!("## A generator of a million items as a Stream\n");
+        return asynchronous::stream_table(settings);
     }
     if tokenizer_only {
         println!("## A tokenizer over 1 MiB of text\n");
