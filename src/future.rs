@@ -388,8 +388,10 @@ impl<C> IntoStream<C> {
     }
 }
 
-/// One poll of an [`IntoStream`].
+/// One poll of an [`IntoStream`] (the stackful backend's; the stackless one
+/// has its own, `poll_item`).
 #[cfg(feature = "futures")]
+#[cfg_attr(not(coro_stackful), allow(dead_code))]
 #[inline(always)]
 pub(crate) fn poll_next<C: Polled<()>>(
     this: &mut IntoStream<C>,

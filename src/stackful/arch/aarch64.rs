@@ -133,7 +133,7 @@ pub(crate) unsafe fn init_stack(top: *mut u8, entry: EntryFn, data: *mut u8) -> 
 /// trampoline: the walk has reached a coroutine's root.
 pub(crate) fn is_root_frame(ip: usize) -> bool {
     let start = trampoline as *const () as usize;
-    // The trampoline is nine instructions; its one call returns inside.
+    // The trampoline is eight instructions; its one call returns inside.
     ip > start && ip <= start + 64
 }
 
