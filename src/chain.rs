@@ -216,6 +216,20 @@ pub(crate) fn enter_waiting(shared: &Shared) -> Result<Entered, Error> {
     enter(shared, true).inspect_err(|_| shared.state.set(WAITING))
 }
 
+/// For a poll that [`enter`] refused with `err`: when `or_go_on` and the
+/// coroutine waits, goes on with its wait instead ([`enter_waiting`]: the
+/// poll then hands over no input), else fails with `err`. Out of line, and
+/// returning no more than the entry, so that the poll's own result stays in
+/// registers.
+#[cold]
+#[inline(never)]
+pub(crate) fn go_on_waiting(shared: &Shared, err: Error, or_go_on: bool) -> Result<Entered, Error> {
+    if or_go_on && shared.is_waiting() {
+        return enter_waiting(shared);
+    }
+    Err(err)
+}
+
 /// Makes a coroutine left waiting by [`leave_waiting`] an ordinarily
 /// suspended one, for `close`, which then destroys it like any other.
 pub(crate) fn end_wait(header: &Header) {

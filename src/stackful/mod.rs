@@ -216,10 +216,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             // through memory too, where it is read back from the stack.
             // SAFETY: a finishing coroutine passes the address of its
             // completion.
-            return match unsafe { self.finished(value, entered) } {
-                Ok(value) => Ok(Resumed::Return(value)),
-                Err(error) => Err(error),
-            };
+            return unsafe { self.finished(value, entered) }.map(Resumed::Return);
         }
         self.sp = sp;
         chain::leave_switched(&self.header, SUSPENDED, entered);

@@ -35,7 +35,7 @@ use std::ptr;
 use std::task::{Context, Poll, Waker};
 
 use super::{Coroutine, RESUMING, arch, asan, interrupted, word};
-use crate::chain::{self, Entered};
+use crate::chain;
 use crate::future::{self, CoroutineFuture, Polled, Polling, ResumeFuture};
 use crate::header::{Header, SUSPENDED, WAITING};
 use crate::{Error, Resumed, Status};
@@ -64,7 +64,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
             Ok(entered) => (entered.switching(), input),
             // Not told by returning the whole result from out of line, which
             // would make the suspension's result go through memory too.
-            Err(err) => match self.refused(err, or_go_on) {
+            Err(err) => match chain::go_on_waiting(&self.header, err, or_go_on) {
                 Ok(entered) => (entered.switching(), None),
                 Err(err) => return Poll::Ready(Err(err)),
             },
@@ -90,10 +90,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         self.header.set_poll_waker(ptr::null());
         if sp.is_null() {
             // SAFETY: a finishing coroutine passes the address of its completion.
-            return Poll::Ready(match unsafe { self.finished(value, entered) } {
-                Ok(value) => Ok(Resumed::Return(value)),
-                Err(error) => Err(error),
-            });
+            return Poll::Ready(unsafe { self.finished(value, entered) }.map(Resumed::Return));
         }
         self.sp = sp;
         if self.header.waiting() == WAITED {
@@ -105,18 +102,6 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         // SAFETY: a suspension passes its value's word (see `word`), and
         // never reads the value again.
         Poll::Ready(Ok(Resumed::Yield(unsafe { word::read::<Y>(value) })))
-    }
-
-    /// A resume from a poll that `chain` refused with `err`: when `or_go_on`
-    /// and the coroutine waits, goes on with its wait instead (entered, with
-    /// no input), else fails with `err`.
-    #[cold]
-    #[inline(never)]
-    fn refused(&self, err: Error, or_go_on: bool) -> Result<Entered, Error> {
-        if or_go_on && self.header.is_waiting() {
-            return chain::enter_waiting(&self.header);
-        }
-        Err(err)
     }
 
     /// Resumes the coroutine from async code (Lua's `coroutine.resume` for

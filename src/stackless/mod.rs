@@ -205,10 +205,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             // Rebuilt here rather than returned whole by `ended`: a result
             // returned through memory would make the yielded one go through
             // memory too.
-            Step::Ended(ending) => match self.ended(ending, entered) {
-                Ok(value) => Ok(Resumed::Return(value)),
-                Err(error) => Err(error),
-            },
+            Step::Ended(ending) => self.ended(ending, entered).map(Resumed::Return),
         }
     }
 

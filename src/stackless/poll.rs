@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 
 use super::frame::{Ending, Step};
 use super::{Body, Coroutine};
-use crate::chain::{self, Entered, NESTED};
+use crate::chain::{self, NESTED};
 use crate::future::{self, CoroutineFuture, Polled, Polling, ResumeFuture};
 use crate::{Error, Resumed, Status};
 
@@ -46,7 +46,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             Ok(entered) => (entered, input),
             // Not told by returning the whole result from out of line, which
             // would make the suspension's result go through memory too.
-            Err(err) => match self.refused(err, or_go_on) {
+            Err(err) => match chain::go_on_waiting(&self.header, err, or_go_on) {
                 Ok(entered) => (entered, None),
                 Err(err) => return Poll::Ready(Err(err)),
             },
@@ -64,23 +64,8 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
                 Poll::Pending
             }
             // Rebuilt here, as in `resume`.
-            Step::Ended(ending) => Poll::Ready(match self.ended(ending, entered) {
-                Ok(value) => Ok(Resumed::Return(value)),
-                Err(error) => Err(error),
-            }),
+            Step::Ended(ending) => Poll::Ready(self.ended(ending, entered).map(Resumed::Return)),
         }
-    }
-
-    /// A resume from a poll that `chain` refused with `err`: when `or_go_on`
-    /// and the coroutine waits, goes on with its wait instead (entered, with
-    /// no input), else fails with `err`.
-    #[cold]
-    #[inline(never)]
-    fn refused(&self, err: Error, or_go_on: bool) -> Result<Entered, Error> {
-        if or_go_on && self.header.is_waiting() {
-            return chain::enter_waiting(&self.header);
-        }
-        Err(err)
     }
 
     /// Resumes the coroutine from async code (Lua's `coroutine.resume` for
@@ -231,7 +216,7 @@ impl<Y, R, B: ?Sized + Body<(), Y, R>> Coroutine<(), Y, R, B> {
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Y>> {
         let (entered, input) = match chain::enter(&self.header, true) {
             Ok(entered) => (entered, Some(())),
-            Err(err) => match self.refused(err, true) {
+            Err(err) => match chain::go_on_waiting(&self.header, err, true) {
                 Ok(entered) => (entered, None),
                 Err(err) => return future::stream_failed(err),
             },
