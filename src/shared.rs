@@ -5,7 +5,16 @@
 //! `Yielder` holds another), hands the chain its pointer on every resume
 //! ([`enter`](crate::chain::enter)), and makes [`Handle`]s from it: they
 //! own counts of the same `Rc` allocation, as plain `Rc<Header>`s.
+//!
+//! A header whose last count is a `Shared` is not freed when that goes: up
+//! to [`SPARES`] of them wait in a per-thread list for the next coroutine
+//! made on the thread, which writes its own header over the old one. A
+//! coroutine made and run to its end then costs no `malloc` and no `free`
+//! for its header (about 150 instructions of the 680 of a create and finish).
+//! A header that a [`Handle`] outlives the coroutine in is freed by the
+//! handle, as any `Rc`.
 
+use std::cell::Cell;
 use std::ptr::NonNull;
 use std::rc::Rc;
 
@@ -21,10 +30,23 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Puts `header` in a new `Rc`, whose one strong count it owns; called
-    /// by [`Header::shared`] only.
+    /// Puts `header` in an `Rc`, whose one strong count it owns: a spare
+    /// one of this thread's, if it has one, else a new one. Called by
+    /// [`Header::shared`] only.
+    #[inline]
     pub(crate) fn new(header: Header) -> Shared {
-        let raw = Rc::into_raw(Rc::new(header));
+        let rc = match take_spare() {
+            Some(mut rc) => match Rc::get_mut(&mut rc) {
+                // Drops the old header's fields (its name) in place.
+                Some(old) => {
+                    *old = header;
+                    rc
+                }
+                None => unreachable!("a spare header has no other owner"),
+            },
+            None => Rc::new(header),
+        };
+        let raw = Rc::into_raw(rc);
         Shared {
             // SAFETY: `Rc::into_raw` never returns null.
             header: unsafe { NonNull::new_unchecked(raw.cast_mut()) },
@@ -69,8 +91,69 @@ impl std::ops::Deref for Shared {
 }
 
 impl Drop for Shared {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: gives back the count taken by `new`, once.
-        drop(unsafe { Rc::from_raw(self.as_ptr()) });
+        let rc = unsafe { Rc::from_raw(self.as_ptr()) };
+        if Rc::strong_count(&rc) == 1 && Rc::weak_count(&rc) == 0 {
+            keep_spare(rc);
+        }
     }
+}
+
+/// How many freed headers a thread keeps for its next coroutines.
+const SPARES: usize = 16;
+
+/// A thread's spare headers (see the module's docs): `Rc`s owned by no one
+/// else, kept as raw pointers from `Rc::into_raw`, each owning its count.
+struct Spares {
+    headers: [Cell<*const Header>; SPARES],
+    len: Cell<usize>,
+}
+
+impl Drop for Spares {
+    fn drop(&mut self) {
+        for header in &self.headers[..self.len.get()] {
+            // SAFETY: the first `len` slots own a count each (see `Spares`).
+            drop(unsafe { Rc::from_raw(header.get()) });
+        }
+    }
+}
+
+thread_local! {
+    static SPARE_HEADERS: Spares = const {
+        Spares {
+            headers: [const { Cell::new(std::ptr::null()) }; SPARES],
+            len: Cell::new(0),
+        }
+    };
+}
+
+/// One of this thread's spare headers, if it has one.
+#[inline]
+fn take_spare() -> Option<Rc<Header>> {
+    SPARE_HEADERS
+        .try_with(|spares| {
+            let len = spares.len.get().checked_sub(1)?;
+            spares.len.set(len);
+            // SAFETY: slot `len` owned a count, which the `Rc` now owns.
+            Some(unsafe { Rc::from_raw(spares.headers[len].get()) })
+        })
+        .ok()
+        .flatten()
+}
+
+/// Keeps `rc`, whose only owner was a `Shared`, for this thread's next
+/// coroutine; frees it if the thread has enough spares, or is exiting.
+#[inline]
+fn keep_spare(rc: Rc<Header>) {
+    // Where the closure does not keep `rc` (the list is full) or is not
+    // called (the thread-local is gone), `rc` is dropped with it: freed.
+    let _ = SPARE_HEADERS.try_with(move |spares| {
+        let len = spares.len.get();
+        if let Some(slot) = spares.headers.get(len) {
+            slot.set(Rc::into_raw(rc));
+            spares.len.set(len + 1);
+        }
+    });
 }

@@ -552,3 +552,42 @@ fn a_pooled_stacks_zeroed_deep_pages_go_at_the_next_sweep() {
     }
     assert_deep_pages_go(NAME);
 }
+
+// A finished coroutine's header is kept for the thread's next coroutine
+// (see `shared.rs`): the next one must not inherit its name, id or status,
+// and a handle that outlived the first still tells it dead.
+#[test]
+fn a_reused_header_starts_afresh() {
+    let mut first = Builder::new()
+        .name("first")
+        .build(|_: &coro::Yielder<(), ()>, ()| 1)
+        .unwrap();
+    let kept = first.handle();
+    assert_eq!(first.resume(()).unwrap().returned(), Some(1));
+    drop(first);
+    // Nothing but the handle holds the first header now: it is not spare.
+    let mut second = Builder::new()
+        .build(|y: &coro::Yielder<(), ()>, ()| y.suspend(()))
+        .unwrap();
+    drop(kept);
+    // The second coroutine finishes and leaves its header spare.
+    second.resume(()).unwrap();
+    let second_id = second.handle().id();
+    drop(second);
+    let third = coro::Coroutine::<(), (), ()>::new(|_, ()| {});
+    let handle = third.handle();
+    assert_eq!(handle.name(), None);
+    assert_ne!(handle.id(), second_id);
+    assert_eq!(handle.status(), coro::Status::Suspended);
+    for _ in 0..100 {
+        let named = Builder::new()
+            .name("many")
+            .build(|_: &coro::Yielder<(), ()>, ()| {})
+            .unwrap();
+        assert_eq!(named.handle().name(), Some("many"));
+    }
+    drop(third);
+    let last = coro::Coroutine::<(), (), ()>::new(|_, ()| {});
+    assert_eq!(last.handle().name(), None);
+    assert_eq!(last.status(), coro::Status::Suspended);
+}

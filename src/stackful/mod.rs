@@ -84,10 +84,9 @@ pub struct Coroutine<I: 'static = (), Y: 'static = (), R: 'static = ()> {
     /// The saved stack pointer while suspended (the trampoline frame before
     /// the first resume).
     sp: *mut u8,
-    /// Where the body waits on the stack until the first resume moves it.
+    /// Where the body waits on the stack until the first resume moves it:
+    /// a `Start`, which begins with the function that drops it.
     body: *mut u8,
-    /// Drops the body in place, for a coroutine closed before it started.
-    drop_body: unsafe fn(*mut u8),
     /// Takes `I`, produces `Y` and `R`. The header pointer already makes it `!Send`
     /// and `!Sync`: its stack may hold anything, `Rc`s included.
     _types: PhantomData<fn(I) -> (Y, R)>,
@@ -104,8 +103,13 @@ const CLOSING: usize = 1;
 /// and panics.
 const REFUSING: usize = 2;
 
-/// What a fresh stack holds for the entry function.
+/// What a fresh stack holds for the entry function. `repr(C)`, so that
+/// `drop` comes first wherever `F` is: a coroutine closed before it started
+/// finds it there, and the coroutine itself need not keep it.
+#[repr(C)]
 struct Start<F> {
+    /// Drops this `Start` in place (`drop_start::<F>`).
+    drop: unsafe fn(*mut u8),
     header: *const Header,
     body: F,
 }
@@ -161,6 +165,7 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
         // the fresh stack.
         let sp = unsafe {
             data.write(Start {
+                drop: drop_start::<F>,
                 header: header.as_ptr(),
                 body,
             });
@@ -171,7 +176,6 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
             stack: Some(stack),
             sp,
             body: data.cast(),
-            drop_body: drop_start::<F>,
             _types: PhantomData,
         }
     }
@@ -463,9 +467,14 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         let entered = chain::enter(&self.header, false)?.switching();
         self.header.set_closing(Closing::Unwind);
         let stack = self.stack.take();
-        // SAFETY: the body never left the stack, which is still mapped; it is
-        // dropped once, as the coroutine is dead when this returns.
-        let dropped = PanicPayload::catch(|| unsafe { (self.drop_body)(self.body) });
+        // SAFETY: the body never left the stack, which is still mapped, in
+        // the `Start` that `place` wrote, whose first field is its own drop
+        // function; it is dropped once, as the coroutine is dead when this
+        // returns.
+        let dropped = PanicPayload::catch(|| unsafe {
+            let drop_body = self.body.cast::<unsafe fn(*mut u8)>().read();
+            drop_body(self.body)
+        });
         if let Some(stack) = stack {
             stack::give(stack);
         }

@@ -62,7 +62,17 @@ pub(crate) const CLOSE_RESERVE: usize = 8 * 1024;
 
 /// A mapped stack: `size` usable bytes ending at `top`, above the close
 /// reserve and one guard page.
+///
+/// One pointer: what the stack is described by lives on the heap, so that
+/// a coroutine, which holds its stack, stays small (a ring of a million
+/// suspended coroutines is walked through their structs on every turn), and
+/// the pool moves a word, not the description.
 pub(crate) struct Stack {
+    inner: Box<Mapped>,
+}
+
+/// What describes a [`Stack`].
+struct Mapped {
     /// One past the highest usable byte; page-aligned.
     top: NonNull<u8>,
     /// Usable bytes, a multiple of the page size (the guard page not counted).
@@ -115,11 +125,13 @@ impl Stack {
         let valgrind_id = valgrind::register(unsafe { bottom.sub(close_reserve()) }, top.as_ptr());
         let record = registry::register(base as usize, bottom as usize, size);
         Ok(Stack {
-            top,
-            size,
-            valgrind_id,
-            record,
-            slot,
+            inner: Box::new(Mapped {
+                top,
+                size,
+                valgrind_id,
+                record,
+                slot,
+            }),
         })
     }
 
@@ -162,17 +174,17 @@ impl Stack {
     pub(crate) unsafe fn set_owner(&self, owner: *const Header) {
         // SAFETY: the record stays linked while the stack is mapped; the
         // caller promises the rest.
-        unsafe { registry::set_owner(self.record, owner) }
+        unsafe { registry::set_owner(self.inner.record, owner) }
     }
 
     /// One past the highest usable byte.
     pub(crate) fn top(&self) -> *mut u8 {
-        self.top.as_ptr()
+        self.inner.top.as_ptr()
     }
 
     /// Usable bytes.
     pub(crate) fn size(&self) -> usize {
-        self.size
+        self.inner.size
     }
 
     /// Gives the pages of this free stack below its top [`kept`] bytes back
@@ -188,13 +200,13 @@ impl Stack {
     /// which gives everything back.
     pub(crate) fn trim(&self) {
         let kept = kept();
-        if self.size <= kept {
+        if self.inner.size <= kept {
             return;
         }
         // SAFETY: `kept` bytes below the top are inside the stack, which no
         // coroutine uses: its last word below the line is readable memory.
         let deep = unsafe {
-            let line = self.top.as_ptr().sub(kept);
+            let line = self.inner.top.as_ptr().sub(kept);
             let word = line.sub(size_of::<usize>());
             valgrind::make_readable(word, line);
             word.cast::<usize>().read_volatile() != 0
@@ -208,20 +220,20 @@ impl Stack {
     /// to the kernel, whether or not they are resident.
     pub(crate) fn release_deep_pages(&self) {
         let kept = kept();
-        if self.size <= kept {
+        if self.inner.size <= kept {
             return;
         }
         let bottom = self.bottom();
         // SAFETY: the range lies inside the stack, which no coroutine uses.
         unsafe {
-            libc::madvise(bottom.cast(), self.size - kept, libc::MADV_DONTNEED);
+            libc::madvise(bottom.cast(), self.inner.size - kept, libc::MADV_DONTNEED);
         }
     }
 
     /// The lowest usable byte.
     fn bottom(&self) -> *mut u8 {
         // SAFETY: `size` bytes below `top` are mapped.
-        unsafe { self.top.as_ptr().sub(self.size) }
+        unsafe { self.inner.top.as_ptr().sub(self.inner.size) }
     }
 
     /// Makes the close reserve writable if fewer than [`close_reserve`] bytes
@@ -242,7 +254,7 @@ impl Stack {
         }
         // SAFETY: the reserve lies just below the usable part.
         let low = unsafe { bottom.sub(reserve) };
-        let carved = self.slot.is_some();
+        let carved = self.inner.slot.is_some();
         let opened = if carved {
             arena::open_reserve(low, reserve)
         } else {
@@ -290,26 +302,26 @@ impl Drop for Stack {
     fn drop(&mut self) {
         // SAFETY: the record was registered by `map` on this thread (a stack
         // never leaves it), and is unregistered only here.
-        unsafe { registry::unregister(self.record) };
-        valgrind::deregister(self.valgrind_id);
-        if let Some(slot) = self.slot.take() {
+        unsafe { registry::unregister(self.inner.record) };
+        valgrind::deregister(self.inner.valgrind_id);
+        if let Some(slot) = self.inner.slot.take() {
             // SAFETY: the slot was carved on this thread, and no coroutine
             // uses this stack any more (it is being dropped).
             unsafe { arena::release(slot) };
             return;
         }
-        let len = self.size + page_size() + close_reserve();
+        let len = self.inner.size + page_size() + close_reserve();
         // SAFETY: the mapping made in `map` starts `len` bytes below `top`,
         // and no coroutine uses this stack any more (it is being dropped).
-        unsafe { libc::munmap(self.top.as_ptr().sub(len).cast(), len) };
+        unsafe { libc::munmap(self.inner.top.as_ptr().sub(len).cast(), len) };
     }
 }
 
 impl std::fmt::Debug for Stack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stack")
-            .field("top", &self.top)
-            .field("size", &self.size)
+            .field("top", &self.inner.top)
+            .field("size", &self.inner.size)
             .finish()
     }
 }
@@ -479,7 +491,7 @@ mod tests {
             return;
         }
         let stack = Stack::map(usable_size(MIN_STACK_SIZE)).unwrap();
-        assert!(stack.slot.is_some());
+        assert!(stack.inner.slot.is_some());
         let readable = |at: *mut u8| {
             let mut ends = [0; 2];
             // SAFETY: a pipe of our own, closed below; the kernel's read of

@@ -12,9 +12,25 @@ use crate::Error;
 /// How many freed stacks a thread keeps unless told otherwise: 64.
 pub const DEFAULT_POOL_CAPACITY: usize = 64;
 
+/// A thread's pool: one thread-local, so that a create and a finish each
+/// reach it once.
+struct Pool {
+    /// The freed stacks, the last freed last.
+    stacks: RefCell<Vec<Stack>>,
+    /// How many it keeps at most.
+    capacity: Cell<usize>,
+    /// Stacks given back since the last sweep (see [`give`]).
+    since_sweep: Cell<u32>,
+}
+
 thread_local! {
-    static POOL: RefCell<Vec<Stack>> = const { RefCell::new(Vec::new()) };
-    static CAPACITY: Cell<usize> = const { Cell::new(DEFAULT_POOL_CAPACITY) };
+    static POOL: Pool = const {
+        Pool {
+            stacks: RefCell::new(Vec::new()),
+            capacity: Cell::new(DEFAULT_POOL_CAPACITY),
+            since_sweep: Cell::new(0),
+        }
+    };
 }
 
 /// Sets how many freed stacks this thread keeps for reuse, unmapping any
@@ -36,11 +52,11 @@ thread_local! {
 /// coro::set_stack_pool_capacity(coro::DEFAULT_POOL_CAPACITY);
 /// ```
 pub fn set_stack_pool_capacity(capacity: usize) {
-    let _ = CAPACITY.try_with(|c| c.set(capacity));
     // Unmapped after the borrow ends.
     let excess = POOL
         .try_with(|pool| {
-            let mut pool = pool.borrow_mut();
+            pool.capacity.set(capacity);
+            let mut pool = pool.stacks.borrow_mut();
             let keep = pool.len().min(capacity);
             pool.split_off(keep)
         })
@@ -50,7 +66,7 @@ pub fn set_stack_pool_capacity(capacity: usize) {
 
 /// How many freed stacks this thread keeps for reuse.
 pub fn stack_pool_capacity() -> usize {
-    CAPACITY.try_with(Cell::get).unwrap_or(0)
+    POOL.try_with(|pool| pool.capacity.get()).unwrap_or(0)
 }
 
 /// A stack with `bytes` usable bytes (see `usable_size`): from the pool if it
@@ -59,7 +75,7 @@ pub(crate) fn take(bytes: usize) -> Result<Stack, Error> {
     let size = usable_size(bytes);
     let pooled = POOL
         .try_with(|pool| {
-            let mut pool = pool.borrow_mut();
+            let mut pool = pool.stacks.borrow_mut();
             let index = pool.iter().rposition(|stack| stack.size() == size)?;
             Some(pool.swap_remove(index))
         })
@@ -75,11 +91,6 @@ pub(crate) fn take(bytes: usize) -> Result<Stack, Error> {
 /// deep pages (see [`give`]).
 const SWEEP_EVERY: u32 = 4096;
 
-thread_local! {
-    /// Stacks given back to the pool since its last sweep.
-    static SINCE_SWEEP: Cell<u32> = const { Cell::new(0) };
-}
-
 /// Returns a stack no coroutine uses any more, for reuse on this thread.
 ///
 /// A pooled stack keeps the pages of its top 64 KiB for the next coroutine.
@@ -93,19 +104,17 @@ pub(crate) fn give(stack: Stack) {
     unsafe { stack.set_owner(std::ptr::null()) };
     // During thread exit the pool may be gone: the stack is then unmapped.
     let _ = POOL.try_with(|pool| {
-        let mut pool = pool.borrow_mut();
-        if pool.len() < stack_pool_capacity() {
+        let mut stacks = pool.stacks.borrow_mut();
+        if stacks.len() < pool.capacity.get() {
             // Deep pages go back to the kernel; the top ones stay for the
             // next coroutine.
             stack.trim();
-            pool.push(stack);
-            let since = SINCE_SWEEP.with(|since| {
-                since.set(since.get() + 1);
-                since.get()
-            });
+            stacks.push(stack);
+            let since = pool.since_sweep.get() + 1;
+            pool.since_sweep.set(since);
             if since >= SWEEP_EVERY {
-                SINCE_SWEEP.with(|since| since.set(0));
-                pool.iter().for_each(Stack::release_deep_pages);
+                pool.since_sweep.set(0);
+                stacks.iter().for_each(Stack::release_deep_pages);
             }
         }
     });
