@@ -96,6 +96,10 @@ const ROUND_TRIPS_FLAG: &str = "--round-trips-only";
 const TOKENIZER_FLAG: &str = "--tokenizer-only";
 /// Runs only the stream table.
 const STREAMS_FLAG: &str = "--streams-only";
+/// Runs only the create table.
+const CREATES_FLAG: &str = "--creates-only";
+/// Runs only the many-live table.
+const SCALING_FLAG: &str = "--scaling-only";
 /// Names the SVG chart's file.
 const SVG_FLAG: &str = "--svg";
 /// Where the chart goes without `--svg`.
@@ -116,6 +120,8 @@ fn main() {
     let mut round_trips_only = false;
     let mut tokenizer_only = false;
     let mut streams_only = false;
+    let mut creates_only = false;
+    let mut scaling_only = false;
     let mut svg = DEFAULT_SVG.to_string();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -128,10 +134,13 @@ fn main() {
             ROUND_TRIPS_FLAG => round_trips_only = true,
             TOKENIZER_FLAG => tokenizer_only = true,
             STREAMS_FLAG => streams_only = true,
+            CREATES_FLAG => creates_only = true,
+            SCALING_FLAG => scaling_only = true,
             SVG_FLAG => svg = rest.next().expect("--svg takes a path").clone(),
             other => panic!(
                 "unknown argument {other:?}; known: {QUICK_FLAG}, {ASYNC_FLAG}, \
-                 {ROUND_TRIPS_FLAG}, {TOKENIZER_FLAG}, {STREAMS_FLAG}, {SVG_FLAG} PATH"
+                 {ROUND_TRIPS_FLAG}, {TOKENIZER_FLAG}, {STREAMS_FLAG}, {CREATES_FLAG}, \
+                 {SCALING_FLAG}, {SVG_FLAG} PATH"
             ),
         }
     }
@@ -158,6 +167,15 @@ fn main() {
     if tokenizer_only {
         println!("## A tokenizer over 1 MiB of text\n");
         return tokenizer_table(settings);
+    }
+    if creates_only {
+        println!("## Create + run to completion (trivial body)\n");
+        let creates = time_table(settings, CREATES);
+        return print_timings(CREATES, &creates);
+    }
+    if scaling_only {
+        println!("## Round trip with many live coroutines, resumed round-robin\n");
+        return scaling(settings);
     }
 
     let baseline = {

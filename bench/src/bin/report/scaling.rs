@@ -14,8 +14,9 @@ use crate::timing::{Run, sample, time};
 /// How many coroutines are alive in the scaling table.
 const LIVE_COUNTS: &[usize] = &[1, 1_000, 10_000, 30_000, 100_000, 1_000_000];
 
-/// The most live corosensei coroutines the scaling table sets up.
-const PEER_LIVE_MAX: usize = 10_000;
+/// The most live corosensei coroutines the scaling table sets up: two
+/// mappings each, so 30,000 fit under Linux's default `vm.max_map_count`.
+const PEER_LIVE_MAX: usize = 30_000;
 
 /// `n` counters made by `make`, each resumed once, then resumed round-robin
 /// by `step` (a function item, so that it is inlined as in the other
