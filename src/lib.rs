@@ -289,12 +289,12 @@ pub use resume::{IntoIter, Resume, Resumed};
 pub use stackful::foreign;
 #[cfg(coro_stackful)]
 pub use stackful::{
-    Builder, Coroutine, DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder,
+    Body, Builder, Coroutine, DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder,
     set_stack_pool_capacity, stack_pool_capacity, suspend, wait,
 };
 pub use status::Status;
 #[cfg(all(feature = "stackful", not(coro_stackful)))]
-pub use unsupported::{Builder, Coroutine, Yielder, foreign};
+pub use unsupported::{Body, Builder, Coroutine, Yielder, foreign};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

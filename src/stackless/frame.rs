@@ -261,13 +261,13 @@ impl<F, Fut, I, Y> Frame<Stage<F, Fut, I, Y>> {
     }
 
     /// The same frame behind `dyn Body`: the body's type erased.
-    pub(super) fn erase<R>(self) -> Frame<dyn Body<I, Y, R>>
+    pub(super) fn erase<'a, R>(self) -> Frame<dyn Body<I, Y, R> + 'a>
     where
-        Self: 'static,
+        Self: 'a,
         F: FnOnce(Yielder<I, Y>, I) -> Fut,
         Fut: Future<Output = R>,
     {
-        let body: NonNull<dyn Body<I, Y, R>> = self.body;
+        let body: NonNull<dyn Body<I, Y, R> + 'a> = self.body;
         mem::forget(self);
         Frame { body }
     }
