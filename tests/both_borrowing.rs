@@ -14,12 +14,10 @@
 //! would be reported.
 
 use std::cell::RefCell;
-use std::future::poll_fn;
-use std::pin::Pin;
 use std::sync::Mutex;
 
 use coro::stackless::{self, Yielder};
-use coro::{Error, Resume, Resumed, Status};
+use coro::{Error, Resumed, Status};
 
 /// The text the tokenizers read: words, numbers and punctuation.
 const SOURCE: &str = "let answer = (6 * 7); // done";
@@ -98,7 +96,7 @@ impl Drop for Witness<'_> {
 #[cfg(coro_stackful)]
 mod stackful {
     use super::*;
-    use coro::{Body, Builder, Coroutine};
+    use coro::{Body, Builder, Coroutine, Resume};
 
     /// A tokenizer over a borrowed text, yielding slices of it; it returns
     /// how many tokens it found.
@@ -154,7 +152,7 @@ mod stackful {
     /// the body hands back the line's first word, a slice of that line.
     #[test]
     fn stackful_borrowed_inputs_and_yields() {
-        let lines = vec![
+        let lines = [
             String::from("alpha beta"),
             String::from("gamma"),
             String::new(),
@@ -182,12 +180,12 @@ mod stackful {
             let third = y.suspend(second.unwrap());
             *third.unwrap() + 1
         });
-        for n in 0..2 {
-            let Resumed::Yield(got) = co.resume(Some(&numbers[n])).unwrap() else {
+        for number in &numbers[..2] {
+            let Resumed::Yield(got) = co.resume(Some(number)).unwrap() else {
                 panic!("a yield")
             };
-            assert!(std::ptr::eq(got, &numbers[n]));
-            assert_eq!(*got, numbers[n]);
+            assert!(std::ptr::eq(got, number));
+            assert_eq!(got, number);
         }
         assert_eq!(co.resume(Some(&numbers[2])).unwrap(), Resumed::Return(42));
     }
@@ -444,6 +442,8 @@ mod stackful {
     #[test]
     fn stackful_borrowing_generator_is_a_stream() {
         use futures_core::Stream;
+        use std::future::poll_fn;
+        use std::pin::Pin;
         let text = String::from(SOURCE);
         let mut stream = Coroutine::borrowing(|y, ()| {
             let mut at = 0;
@@ -550,7 +550,7 @@ fn stackless_borrowing_generator_is_an_iterator() {
 
 #[test]
 fn stackless_borrowed_inputs_and_yields() {
-    let lines = vec![
+    let lines = [
         String::from("alpha beta"),
         String::from("gamma"),
         String::new(),
@@ -595,16 +595,10 @@ fn stackless_close_midway_drops_locals_that_borrow() {
     let (log_ref, text_ref) = (&log, text.as_str());
     let mut co = stackless::Coroutine::new(|y: Yielder<(), &str>, ()| async move {
         let (log, text) = (log_ref, text_ref);
-        let _outer = Witness {
-            name: "outer",
-            log: &log,
-        };
+        let _outer = Witness { name: "outer", log };
         let mut at = 0;
-        while let Some((token, next)) = next_token(&text, at) {
-            let _inner = Witness {
-                name: "inner",
-                log: &log,
-            };
+        while let Some((token, next)) = next_token(text, at) {
+            let _inner = Witness { name: "inner", log };
             log.borrow_mut().push(format!("token {token}"));
             y.suspend(token).await;
             at = next;
@@ -705,6 +699,8 @@ fn stackless_free_suspend_in_a_borrowing_coroutine_is_refused() {
 #[test]
 fn stackless_borrowing_generator_is_a_stream() {
     use futures_core::Stream;
+    use std::future::poll_fn;
+    use std::pin::Pin;
     let text = String::from(SOURCE);
     let text = text.as_str();
     let mut stream = stackless::Coroutine::new(|y: Yielder<(), &str>, ()| async move {

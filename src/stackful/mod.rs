@@ -927,6 +927,8 @@ impl Builder {
     /// # Errors
     /// [`Error::StackAllocation`] if the stack cannot be mapped: out of
     /// memory or address space, or past the kernel's `vm.max_map_count`.
+    // The coroutine's type, spelled out: what `Coroutine::new` returns.
+    #[allow(clippy::type_complexity)]
     pub fn build<'a, I, Y, R, F>(
         self,
         body: F,
@@ -956,6 +958,8 @@ impl Builder {
     ///
     /// # Errors
     /// As [`build`](Self::build).
+    // The coroutine's type, spelled out: what `Coroutine::new` returns.
+    #[allow(clippy::type_complexity)]
     pub fn build_borrowing<'a, I, Y, R, F>(
         self,
         body: F,
@@ -970,6 +974,8 @@ impl Builder {
     }
 
     /// Creates the coroutine, recording `types` for the free [`suspend`].
+    // The coroutine's type, spelled out: what `Coroutine::new` returns.
+    #[allow(clippy::type_complexity)]
     fn build_with<'a, I, Y, R, F>(
         self,
         types: Option<fn() -> SuspendTypes>,
