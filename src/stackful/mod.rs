@@ -834,7 +834,7 @@ impl<I, Y> fmt::Debug for Yielder<I, Y> {
 /// It needs `'static` types, for the same reason: there is no way to suspend
 /// with a borrowed value without a [`Yielder`].
 ///
-/// ```compile_fail
+/// ```compile_fail,E0521
 /// fn hand_out(word: &str) {
 ///     let _ = coro::suspend::<(), &str>(word); // error: `word` must be `'static`
 /// }
