@@ -53,7 +53,7 @@
 //!
 //! | Lua 5.4 | coro |
 //! | --- | --- |
-//! | `coroutine.create(f)` | [`Coroutine::new`]`(f)`, or [`Builder`] for a stack size or a name |
+//! | `coroutine.create(f)` | [`Coroutine::new`]`(f)`, or [`Builder`] for a stack size or a name; [`Coroutine::borrowing`]`(f)` for inputs and yields that borrow ([Borrowing](#borrowing)) |
 //! | `coroutine.resume(co, ...)` | [`co.resume(input)`](Coroutine::resume) → `Ok(`[`Resumed::Yield`]`)` / `Ok(`[`Resumed::Return`]`)` / `Err(`[`Error`]`)` |
 //! | `coroutine.yield(...)` | [`yielder.suspend(value)`](Yielder::suspend), or the free [`suspend`] from any depth |
 //! | `coroutine.status(co)` | [`co.status()`](Coroutine::status), [`Handle::status`] |
@@ -73,7 +73,7 @@
 //! one makes the pending `suspend` return it, so all inputs share one type `I`.
 //! `suspend(y)` makes `resume` return `Ok(Resumed::Yield(y))`; returning `r`
 //! makes it return `Ok(Resumed::Return(r))`. Other starting data is captured
-//! by the closure.
+//! by the closure, which may borrow it (see [Borrowing](#borrowing)).
 //!
 //! # Borrowing
 //!
