@@ -155,6 +155,16 @@
 //! ```
 //!
 //! ```compile_fail,E0597
+//! // Dropping a suspended coroutine unwinds its stack, which runs the body's
+//! // destructors: the text must still be alive then, so it may not be
+//! // dropped first (here by being declared after the coroutine).
+//! let mut co;
+//! let text = String::from("a b");
+//! co = coro::Coroutine::borrowing(|y, ()| text.split(' ').for_each(|w| y.suspend(w)));
+//! co.resume(()).unwrap();
+//! ```
+//!
+//! ```compile_fail,E0597
 //! // Nor can what it yields.
 //! let first;
 //! {
@@ -214,6 +224,22 @@
 //!     });
 //! }
 //! drop(co);
+//! ```
+//!
+//! ```compile_fail,E0597
+//! use coro::stackless::{Coroutine, Yielder};
+//!
+//! // Dropped after the text it borrows: its frame's destructors could see
+//! // the text gone.
+//! let mut co;
+//! let text = String::from("a b");
+//! let line = text.as_str();
+//! co = Coroutine::new(|y: Yielder<(), &str>, ()| async move {
+//!     for word in line.split(' ') {
+//!         y.suspend(word).await;
+//!     }
+//! });
+//! co.resume(()).unwrap();
 //! ```
 //!
 //! ```compile_fail,E0597
