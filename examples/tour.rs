@@ -64,20 +64,37 @@ fn generators() {
          iterator whose every `next()` resumes it, like Lua's coroutine.wrap.",
     );
 
-    let countdown = Coroutine::new(|yielder, ()| {
-        for n in (1..=3).rev() {
-            println!("    body: suspending with {n}");
-            yielder.suspend(n);
+    // A tokenizer over a borrowed text: the body borrows `source`, and every
+    // token it hands out is a slice of it, not a copy.
+    let source = String::from("sum = 6 * 7");
+    let tokens = Coroutine::borrowing(|yielder, ()| {
+        for token in source.split_whitespace() {
+            println!("    body: suspending with {token:?}");
+            yielder.suspend(token);
             println!("    body: resumed where it left off");
         }
         println!("    body: returning");
-        "liftoff"
+        "end of text"
     });
-    for n in countdown {
-        println!("    loop: got {n}");
+    for token in tokens {
+        println!("    loop: got {token:?}");
     }
     println!("The loop and the body take turns. The body's return value ends the");
     println!("iteration and is dropped; to see it, call resume() yourself (chapter 2).");
+    println!("The coroutine borrows `source`, and its tokens are slices of it: the borrow");
+    println!("checker keeps both from outliving the text. `Coroutine::borrowing` lets the");
+    println!("values it yields (and takes) borrow; `Coroutine::new` keeps those 'static,");
+    println!("as the free suspend of chapter 6 needs, and lets only the body borrow.");
+    println!();
+
+    let text = source.as_str();
+    let stackless_tokens = stackless::Coroutine::new(|yielder: Yielder<(), &str>, ()| async move {
+        for token in text.split_whitespace() {
+            yielder.suspend(token).await;
+        }
+    });
+    let found: Vec<&str> = stackless_tokens.into_iter().collect();
+    println!("    the same tokenizer on the stackless backend (chapter 9): {found:?}");
     println!();
 
     let fibonacci = Coroutine::new(|yielder, ()| {

@@ -48,6 +48,12 @@ pub enum Error {
         /// `(input, yield)` type names of the failed call.
         found: (&'static str, &'static str),
     },
+    /// The free [`suspend`](crate::suspend) was called in a borrowing
+    /// stackful coroutine (made by `Coroutine::borrowing` or
+    /// `Builder::build_borrowing`), whose input and yield types may borrow:
+    /// a `TypeId` ignores lifetimes, so such types cannot be checked.
+    /// Suspend it with its `Yielder` instead.
+    UncheckedTypes,
     /// A stackless body awaited a future other than its own suspension (a
     /// timer, a channel): only `resume` ever polls the frame, so nothing would
     /// wake it. The coroutine is dead.
@@ -92,6 +98,10 @@ impl fmt::Display for Error {
                 f,
                 "attempt to yield `{}` and receive `{}` in a coroutine that yields `{}` and receives `{}`",
                 found.1, found.0, expected.1, expected.0
+            ),
+            Error::UncheckedTypes => f.write_str(
+                "attempt to yield with the free suspend in a borrowing coroutine, whose types \
+                 cannot be checked: suspend it with its Yielder",
             ),
             Error::ForeignAwait => f.write_str(
                 "attempt to await a foreign future in a stackless coroutine: only its own suspensions can be awaited",

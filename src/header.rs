@@ -50,7 +50,9 @@ fn next_id() -> u64 {
 }
 
 /// The types a coroutine was created with, for the typed free `suspend`.
-/// (Read only by the stackful backend's free `suspend`.)
+/// (Read only by the stackful backend's free `suspend`.) Only coroutines
+/// whose input and yield types are `'static` record them: a `TypeId`
+/// ignores lifetimes, so it cannot check a type that borrows.
 #[cfg_attr(not(coro_stackful), allow(dead_code))]
 pub(crate) struct SuspendTypes {
     pub(crate) input: TypeId,
@@ -59,6 +61,7 @@ pub(crate) struct SuspendTypes {
     pub(crate) yield_name: &'static str,
 }
 
+#[cfg_attr(not(coro_stackful), allow(dead_code))]
 impl SuspendTypes {
     pub(crate) fn of<I: 'static, Y: 'static>() -> SuspendTypes {
         SuspendTypes {
@@ -137,8 +140,10 @@ pub struct Header {
     pub(crate) id: u64,
     /// The name given to the builder, for debugging and overflow reports.
     name: Option<Box<str>>,
-    /// The input and yield types, for the free `suspend`'s check.
-    types: fn() -> SuspendTypes,
+    /// The input and yield types, for the free `suspend`'s check; `None` in
+    /// a borrowing coroutine (its types may borrow, and cannot be checked)
+    /// and in a stackless one (the free `suspend` never gets that far).
+    types: Option<fn() -> SuspendTypes>,
     /// While the coroutine is active in a chain of two or more, the header
     /// of its resumer, or null for the chain's first (see `chain::enter`).
     /// Stale otherwise, and never read then.
@@ -177,7 +182,7 @@ impl Header {
     pub(crate) fn shared(
         name: Option<Box<str>>,
         stack_top: *mut u8,
-        types: fn() -> SuspendTypes,
+        types: Option<fn() -> SuspendTypes>,
     ) -> Shared {
         Shared::new(Header {
             id: next_id(),
@@ -269,9 +274,11 @@ impl Header {
         self.stack_top
     }
 
+    /// The types the coroutine was created with, if it recorded them (see
+    /// [`SuspendTypes`]).
     #[cfg_attr(not(coro_stackful), allow(dead_code))]
-    pub(crate) fn types(&self) -> SuspendTypes {
-        (self.types)()
+    pub(crate) fn types(&self) -> Option<SuspendTypes> {
+        self.types.map(|types| types())
     }
 
     /// A stackless coroutine's parked suspension, or null or a marker.

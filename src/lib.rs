@@ -53,7 +53,7 @@
 //!
 //! | Lua 5.4 | coro |
 //! | --- | --- |
-//! | `coroutine.create(f)` | [`Coroutine::new`]`(f)`, or [`Builder`] for a stack size or a name |
+//! | `coroutine.create(f)` | [`Coroutine::new`]`(f)`, or [`Builder`] for a stack size or a name; [`Coroutine::borrowing`]`(f)` for inputs and yields that borrow ([Borrowing](#borrowing)) |
 //! | `coroutine.resume(co, ...)` | [`co.resume(input)`](Coroutine::resume) → `Ok(`[`Resumed::Yield`]`)` / `Ok(`[`Resumed::Return`]`)` / `Err(`[`Error`]`)` |
 //! | `coroutine.yield(...)` | [`yielder.suspend(value)`](Yielder::suspend), or the free [`suspend`] from any depth |
 //! | `coroutine.status(co)` | [`co.status()`](Coroutine::status), [`Handle::status`] |
@@ -73,7 +73,206 @@
 //! one makes the pending `suspend` return it, so all inputs share one type `I`.
 //! `suspend(y)` makes `resume` return `Ok(Resumed::Yield(y))`; returning `r`
 //! makes it return `Ok(Resumed::Return(r))`. Other starting data is captured
-//! by the closure.
+//! by the closure, which may borrow it (see [Borrowing](#borrowing)).
+//!
+//! # Borrowing
+//!
+//! A coroutine may borrow from the code that creates it, for a lifetime
+//! `'a`, as a closure does: its type names `'a`, and the borrow checker keeps
+//! it from outliving what it borrows. A tokenizer over a borrowed `&str`
+//! that yields `&str` slices of it:
+//!
+//! ```
+//! use coro::{Body, Coroutine};
+//!
+//! fn tokens(text: &str) -> Coroutine<(), &str, (), dyn Body<(), &str, ()> + '_> {
+//!     Coroutine::borrowing(move |y, ()| {
+//!         for token in text.split_whitespace() {
+//!             y.suspend(token);
+//!         }
+//!     })
+//! }
+//!
+//! let source = String::from("let x = 42 ;");
+//! let found: Vec<&str> = tokens(&source).into_iter().collect();
+//! assert_eq!(found, ["let", "x", "=", "42", ";"]);
+//! ```
+//!
+//! What may borrow:
+//!
+//! | made by | the body and its return value | inputs and yields | the free [`suspend`] in it |
+//! | --- | --- | --- | --- |
+//! | [`Coroutine::new`], [`Builder::build`] | may borrow | `'static` | checks the types, and works |
+//! | [`Coroutine::borrowing`], [`Builder::build_borrowing`] | may borrow | may borrow | [`Error::UncheckedTypes`] |
+//! | [`stackless::Coroutine::new`], [`stackless::Coroutine::typed`] | may borrow | may borrow | [`Error::AcrossBoundary`], as in every stackless coroutine |
+//!
+//! The type: the fourth type parameter of either backend's coroutine is
+//! `dyn Body<I, Y, R> + 'a` ([`Body`], [`stackless::Body`]) for one that
+//! borrows for `'a`. Its default, `dyn Body<I, Y, R>`, is `'static`, so
+//! `Coroutine<I, Y, R>` is exactly the coroutine that borrows nothing, as
+//! before. A turbofish that leaves the fourth parameter out gets that
+//! default too: write `Coroutine::<(), &str, (), _>::borrowing(..)` to let
+//! it borrow.
+//!
+//! Why the free [`suspend`] needs `'static` types: it finds the running
+//! coroutine through the thread, not through its types, and checks those
+//! by `TypeId`. A `TypeId` ignores lifetimes: `&'a str` and `&'static str`
+//! have the same one, so in a coroutine whose input is `&'a str` a
+//! `suspend::<&'static str, _>` that passed the check would hand a borrow
+//! of `'a` out as one that lasts for ever. Nothing at run time can tell
+//! whether a type borrows (lifetimes are gone by then), so the constructor
+//! decides: [`Coroutine::new`] keeps its input and yield types `'static`
+//! and records them for the check; [`Coroutine::borrowing`] records none,
+//! and the free suspend refuses it. Its [`Yielder`] has the types in its own
+//! type, and works as in any coroutine; [`wait`] and [`is_yieldable`] work
+//! too.
+//!
+//! What stays `'static`: a [`Handle`] (it may outlive the coroutine, and
+//! observes only its status, id and name, never a value), [`running`], and
+//! [`Error`] (a panic's payload is `'static`, as `panic_any` requires).
+//!
+//! `mem::forget` of a suspended borrowing coroutine (or of its iterator,
+//! stream or future) is safe, as forgetting always is in Rust: its stack or
+//! frame and its header leak, none of the body's destructors run, and
+//! nothing ever resumes or closes it again. The coroutine is the only owner
+//! of its stack or frame; a handle can only read its status; the thread's
+//! pool of stacks and its overflow handler know a stack's address range,
+//! never what is on it; the thread's exit visits no coroutine. So the
+//! leaked borrows are never used after they end, as with a leaked
+//! `Box<dyn Fn() + 'a>`: coro never counts on a destructor running for its
+//! soundness.
+//!
+//! The borrow checker's side of it:
+//!
+//! ```compile_fail,E0597
+//! // A borrowing coroutine cannot outlive the text it borrows.
+//! let co;
+//! {
+//!     let text = String::from("a b");
+//!     co = coro::Coroutine::borrowing(|y, ()| text.split(' ').for_each(|w| y.suspend(w)));
+//! }
+//! drop(co);
+//! ```
+//!
+//! ```compile_fail,E0597
+//! // Dropping a suspended coroutine unwinds its stack, which runs the body's
+//! // destructors: the text must still be alive then, so it may not be
+//! // dropped first (here by being declared after the coroutine).
+//! let mut co;
+//! let text = String::from("a b");
+//! co = coro::Coroutine::borrowing(|y, ()| text.split(' ').for_each(|w| y.suspend(w)));
+//! co.resume(()).unwrap();
+//! ```
+//!
+//! ```compile_fail,E0597
+//! // Nor can what it yields.
+//! let first;
+//! {
+//!     let text = String::from("a b");
+//!     let mut co = coro::Coroutine::borrowing(|y, ()| text.split(' ').for_each(|w| y.suspend(w)));
+//!     first = co.resume(()).unwrap().yielded();
+//! }
+//! assert_eq!(first, Some("a"));
+//! ```
+//!
+//! ```compile_fail,E0499
+//! // A body that borrows a `Vec` mutably holds the borrow while the
+//! // coroutine lives, suspended or not.
+//! let mut log = Vec::new();
+//! let mut co = coro::Coroutine::new(|y, ()| {
+//!     log.push(1);
+//!     y.suspend(());
+//!     log.push(2);
+//! });
+//! co.resume(()).unwrap();
+//! log.push(3);
+//! co.resume(()).unwrap();
+//! ```
+//!
+//! ```compile_fail,E0597
+//! // `new` keeps its input and yield types `'static`, for the free
+//! // `suspend`: yielding borrowed slices needs `borrowing`.
+//! let text = String::from("a b");
+//! let co = coro::Coroutine::new(|y, ()| text.split(' ').for_each(|w| y.suspend(w)));
+//! # drop(co);
+//! ```
+//!
+//! ```compile_fail,E0597
+//! // `Coroutine<I, Y, R>` borrows nothing: a borrowing one does not fit.
+//! struct Task {
+//!     co: coro::Coroutine<(), u32, ()>,
+//! }
+//! let n = 5;
+//! let n = &n;
+//! let task = Task { co: coro::Coroutine::new(move |y, ()| y.suspend(*n)) };
+//! # drop(task);
+//! ```
+//!
+//! The same on the stackless backend:
+//!
+//! ```compile_fail,E0597
+//! use coro::stackless::{Coroutine, Yielder};
+//!
+//! let co;
+//! {
+//!     let text = String::from("a b");
+//!     let line = text.as_str();
+//!     co = Coroutine::new(|y: Yielder<(), &str>, ()| async move {
+//!         for word in line.split(' ') {
+//!             y.suspend(word).await;
+//!         }
+//!     });
+//! }
+//! drop(co);
+//! ```
+//!
+//! ```compile_fail,E0597
+//! use coro::stackless::{Coroutine, Yielder};
+//!
+//! // Dropped after the text it borrows: its frame's destructors could see
+//! // the text gone.
+//! let mut co;
+//! let text = String::from("a b");
+//! let line = text.as_str();
+//! co = Coroutine::new(|y: Yielder<(), &str>, ()| async move {
+//!     for word in line.split(' ') {
+//!         y.suspend(word).await;
+//!     }
+//! });
+//! co.resume(()).unwrap();
+//! ```
+//!
+//! ```compile_fail,E0597
+//! use coro::stackless::{Coroutine, Yielder};
+//!
+//! let first;
+//! {
+//!     let text = String::from("a b");
+//!     let line = text.as_str();
+//!     let mut co = Coroutine::typed(|y: Yielder<(), &str>, ()| async move {
+//!         for word in line.split(' ') {
+//!             y.suspend(word).await;
+//!         }
+//!     });
+//!     first = co.resume(()).unwrap().yielded();
+//! }
+//! assert_eq!(first, Some("a"));
+//! ```
+//!
+//! ```compile_fail,E0499
+//! use coro::stackless::{Coroutine, Yielder};
+//!
+//! let mut log = Vec::new();
+//! let log_ref = &mut log;
+//! let mut co = Coroutine::new(|y: Yielder<(), ()>, ()| async move {
+//!     log_ref.push(1);
+//!     y.suspend(()).await;
+//!     log_ref.push(2);
+//! });
+//! co.resume(()).unwrap();
+//! log.push(3);
+//! co.resume(()).unwrap();
+//! ```
 //!
 //! # Destroying a coroutine
 //!
@@ -289,12 +488,12 @@ pub use resume::{IntoIter, Resume, Resumed};
 pub use stackful::foreign;
 #[cfg(coro_stackful)]
 pub use stackful::{
-    Builder, Coroutine, DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder,
+    Body, Builder, Coroutine, DEFAULT_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, Yielder,
     set_stack_pool_capacity, stack_pool_capacity, suspend, wait,
 };
 pub use status::Status;
 #[cfg(all(feature = "stackful", not(coro_stackful)))]
-pub use unsupported::{Builder, Coroutine, Yielder, foreign};
+pub use unsupported::{Body, Builder, Coroutine, Yielder, foreign};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

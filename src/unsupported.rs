@@ -6,6 +6,8 @@
 
 #![allow(missing_docs)]
 
+use std::marker::PhantomData;
+
 include!(concat!(env!("OUT_DIR"), "/unsupported.rs"));
 
 /// This target, which has no stackful backend.
@@ -13,7 +15,12 @@ include!(concat!(env!("OUT_DIR"), "/unsupported.rs"));
 pub enum ThisTarget {}
 
 /// The stackful coroutine: not on this target.
-pub type Coroutine<I = (), Y = (), R = ()> = <ThisTarget as StackfulBackend<fn(I) -> (Y, R)>>::Item;
+pub type Coroutine<I = (), Y = (), R = (), B = ()> =
+    <ThisTarget as StackfulBackend<fn(I, PhantomData<B>) -> (Y, R)>>::Item;
+
+/// The stackful coroutine's body: not on this target (nothing can name a
+/// coroutine to use it with).
+pub trait Body<I, Y, R> {}
 
 /// The stackful builder: not on this target.
 pub type Builder = <ThisTarget as StackfulBackend<Builder_>>::Item;

@@ -72,7 +72,12 @@ pub use wait::wait;
 /// co.resume(()).unwrap();
 /// me.resume(()).unwrap();
 /// ```
-pub struct Coroutine<I: 'static = (), Y: 'static = (), R: 'static = ()> {
+///
+/// The fourth type parameter, `B`, carries how long the body may borrow:
+/// `dyn Body<I, Y, R> + 'a` for a coroutine that borrows for `'a` (see
+/// [`Body`] and [Borrowing](crate#borrowing)). Its default,
+/// `dyn Body<I, Y, R>`, is `'static`: `Coroutine<I, Y, R>` borrows nothing.
+pub struct Coroutine<I = (), Y = (), R = (), B: ?Sized + Body<I, Y, R> = dyn Body<I, Y, R>> {
     /// The stack, until the coroutine dies and gives it back to the pool.
     /// Declared before the header, so that a stack still held when the
     /// coroutine is dropped goes (and stops naming its owner to the overflow
@@ -90,6 +95,45 @@ pub struct Coroutine<I: 'static = (), Y: 'static = (), R: 'static = ()> {
     /// Takes `I`, produces `Y` and `R`. The header pointer already makes it `!Send`
     /// and `!Sync`: its stack may hold anything, `Rc`s included.
     _types: PhantomData<fn(I) -> (Y, R)>,
+    /// Owns the body, whose type is erased but for how long it may borrow:
+    /// with `Drop` generic over `B`, the borrow checker requires everything
+    /// the body borrows to be alive when the coroutine is dropped, which
+    /// unwinds its stack and so runs the body's destructors.
+    _body: PhantomData<Box<B>>,
+}
+
+/// The body of a stackful [`Coroutine`], as its fourth type parameter names
+/// it: every closure `F: FnOnce(&Yielder<I, Y>, I) -> R` is one.
+///
+/// A coroutine erases its body's type and keeps only how long it may
+/// borrow: a coroutine whose body borrows for `'a` is a
+/// `Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a>`, and one that borrows
+/// nothing the default `Coroutine<I, Y, R>` (whose `dyn Body<I, Y, R>` is
+/// `'static`). Only coro implements it.
+///
+/// ```
+/// use coro::{Body, Coroutine};
+///
+/// // A generator of the words of `text`, which it cannot outlive.
+/// fn words(text: &str) -> Coroutine<(), &str, (), dyn Body<(), &str, ()> + '_> {
+///     Coroutine::borrowing(move |y, ()| text.split(' ').for_each(|word| y.suspend(word)))
+/// }
+///
+/// let text = String::from("to be or not");
+/// assert_eq!(words(&text).into_iter().collect::<Vec<_>>(), ["to", "be", "or", "not"]);
+/// ```
+pub trait Body<I, Y, R>: sealed::Sealed<I, Y, R> {}
+
+impl<I, Y, R, F: FnOnce(&Yielder<I, Y>, I) -> R> Body<I, Y, R> for F {}
+
+/// Keeps [`Body`] coro's own: it has no methods, and a type of any other
+/// crate's would say nothing.
+mod sealed {
+    use super::Yielder;
+
+    pub trait Sealed<I, Y, R> {}
+
+    impl<I, Y, R, F: FnOnce(&Yielder<I, Y>, I) -> R> Sealed<I, Y, R> for F {}
 }
 
 /// The flag of a switch into a suspended coroutine: an ordinary resume.
@@ -122,7 +166,7 @@ enum Completion<R> {
     Closed,
 }
 
-impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
+impl<'a, I: 'static, Y: 'static, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
     /// Creates a coroutine that will run `body` (Lua's `coroutine.create`).
     /// Nothing runs until the first [`resume`](Self::resume).
     ///
@@ -130,25 +174,91 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
     /// of freed stacks when it has one; use [`Builder`] for another size or a
     /// name.
     ///
+    /// The body and its return value may borrow from the caller for a
+    /// lifetime `'a`, which the coroutine's type names: it cannot outlive
+    /// what it borrows. Its input and yield types are `'static`, so that the
+    /// free [`suspend`] can check them; [`borrowing`](Self::borrowing) lets
+    /// them borrow too. See [Borrowing](crate#borrowing).
+    ///
+    /// ```
+    /// let mut seen = Vec::new();
+    /// let mut co = coro::Coroutine::new(|y, mut n: u32| {
+    ///     while n > 0 {
+    ///         seen.push(n); // borrows the caller's `seen` mutably
+    ///         n = y.suspend(n * 2);
+    ///     }
+    ///     seen.len()
+    /// });
+    /// assert_eq!(co.resume(1).unwrap().yielded(), Some(2));
+    /// assert_eq!(co.resume(5).unwrap().yielded(), Some(10));
+    /// assert_eq!(co.resume(0).unwrap().returned(), Some(2));
+    /// drop(co);
+    /// assert_eq!(seen, [1, 5]);
+    /// ```
+    ///
     /// # Panics
     /// If no stack can be mapped (see [`Error::StackAllocation`]);
     /// [`Builder::build`] returns that error instead.
     pub fn new<F>(body: F) -> Self
     where
-        F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'a,
     {
         match Builder::new().build(body) {
             Ok(coroutine) => coroutine,
             Err(err) => panic!("{err}"),
         }
     }
+}
+
+impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
+    /// Creates a *borrowing* coroutine: as [`new`](Self::new), but its
+    /// inputs and yields may borrow from the caller too, for the same `'a` as
+    /// the body and its return value — a tokenizer that yields slices of a
+    /// borrowed `&str`, say.
+    ///
+    /// The price: the free [`suspend`] cannot check such types (a `TypeId`
+    /// ignores lifetimes), so in a borrowing coroutine it always fails with
+    /// [`Error::UncheckedTypes`]; suspend with the [`Yielder`] instead. See
+    /// [Borrowing](crate#borrowing).
+    ///
+    /// ```
+    /// use coro::Coroutine;
+    ///
+    /// let text = String::from("let x = 42;");
+    /// let tokens = Coroutine::borrowing(|y, ()| {
+    ///     for token in text.split_whitespace() {
+    ///         y.suspend(token); // a `&str` into `text`
+    ///     }
+    /// });
+    /// assert_eq!(tokens.into_iter().collect::<Vec<_>>(), ["let", "x", "=", "42;"]);
+    /// ```
+    ///
+    /// # Panics
+    /// If no stack can be mapped (see [`Error::StackAllocation`]);
+    /// [`Builder::build_borrowing`] returns that error instead.
+    pub fn borrowing<F>(body: F) -> Self
+    where
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'a,
+    {
+        match Builder::new().build_borrowing(body) {
+            Ok(coroutine) => coroutine,
+            Err(err) => panic!("{err}"),
+        }
+    }
 
     /// Puts `body` on `stack` below the switch's reserved words.
-    fn place<F>(stack: Stack, name: Option<Box<str>>, body: F) -> Self
+    /// `types` are those of the coroutine if it records them for the free
+    /// [`suspend`] (only with `'static` input and yield types).
+    fn place<F>(
+        stack: Stack,
+        name: Option<Box<str>>,
+        types: Option<fn() -> SuspendTypes>,
+        body: F,
+    ) -> Self
     where
-        F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'a,
     {
-        let header = Header::shared(name, stack.top(), SuspendTypes::of::<I, Y>);
+        let header = Header::shared(name, stack.top(), types);
         // SAFETY: the coroutine keeps its header alive for as long as it
         // holds the stack (see the order of its fields), and gives the stack
         // back through `stack::give`, which clears the owner.
@@ -177,11 +287,12 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
             sp,
             body: data.cast(),
             _types: PhantomData,
+            _body: PhantomData,
         }
     }
 }
 
-impl<I, Y, R> Coroutine<I, Y, R> {
+impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     /// Runs the coroutine until it suspends or returns (Lua's
     /// `coroutine.resume`).
     ///
@@ -494,7 +605,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
 // and `IntoIterator` for generators (Lua's `wrap`, see `IntoIter`). The
 // stackless backend's, in `src/stackless/mod.rs`, are the same.
 
-impl<I, Y, R> Resume<I> for Coroutine<I, Y, R> {
+impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Resume<I> for Coroutine<I, Y, R, B> {
     type Yield = Y;
     type Return = R;
 
@@ -516,7 +627,7 @@ impl<I, Y, R> Resume<I> for Coroutine<I, Y, R> {
     }
 }
 
-impl<I, Y, R> Drop for Coroutine<I, Y, R> {
+impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Drop for Coroutine<I, Y, R, B> {
     fn drop(&mut self) {
         // Whatever a destructor panicked with was reported by the panic hook;
         // a drop has nowhere to return it, and dropping the payload must not
@@ -527,7 +638,7 @@ impl<I, Y, R> Drop for Coroutine<I, Y, R> {
     }
 }
 
-impl<Y, R> IntoIterator for Coroutine<(), Y, R> {
+impl<Y, R, B: ?Sized + Body<(), Y, R>> IntoIterator for Coroutine<(), Y, R, B> {
     type Item = Y;
     type IntoIter = IntoIter<Self>;
 
@@ -536,7 +647,7 @@ impl<Y, R> IntoIterator for Coroutine<(), Y, R> {
     }
 }
 
-impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
+impl<I, Y, R, B: ?Sized + Body<I, Y, R>> fmt::Debug for Coroutine<I, Y, R, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("Coroutine");
         s.field("id", &self.header.handle().id());
@@ -553,11 +664,7 @@ impl<I, Y, R> fmt::Debug for Coroutine<I, Y, R> {
 /// # Safety
 /// Called once, by the trampoline, with the input word of the first resume
 /// and the `Start<F>` written by `Coroutine::place`.
-unsafe extern "C" fn entry<F, I: 'static, Y: 'static, R>(
-    input: usize,
-    link: *mut usize,
-    data: *mut u8,
-) -> !
+unsafe extern "C" fn entry<F, I, Y, R>(input: usize, link: *mut usize, data: *mut u8) -> !
 where
     F: FnOnce(&Yielder<I, Y>, I) -> R,
 {
@@ -612,11 +719,7 @@ unsafe fn drop_start<F>(data: *mut u8) {
 /// Must be called on the running coroutine's own stack, with `I` and `Y` the
 /// types it was created with.
 #[inline(always)]
-unsafe fn suspend_running<I: 'static, Y: 'static>(
-    header: *const Header,
-    link: *mut usize,
-    value: Y,
-) -> I {
+unsafe fn suspend_running<I, Y>(header: *const Header, link: *mut usize, value: Y) -> I {
     let value = ManuallyDrop::new(value);
     // SAFETY: the header outlives every run of its coroutine.
     let leaving = asan::suspend(unsafe { &*header });
@@ -683,7 +786,7 @@ fn closing(header: &Header) -> ! {
 /// });
 /// co.resume(()).unwrap();
 /// ```
-pub struct Yielder<I: 'static, Y: 'static> {
+pub struct Yielder<I, Y> {
     /// The coroutine's header: alive as long as the body runs.
     header: *const Header,
     /// The coroutine's link (see `Header::link`), kept here to save a load.
@@ -728,9 +831,23 @@ impl<I, Y> fmt::Debug for Yielder<I, Y> {
 /// - [`Error::OutsideCoroutine`] on a thread's own stack;
 /// - [`Error::AcrossBoundary`] in a stackless coroutine's synchronous code,
 ///   while the coroutine is being closed, or while a panic unwinds it;
-/// - [`Error::TypeMismatch`] if the types are not the coroutine's.
+/// - [`Error::TypeMismatch`] if the types are not the coroutine's;
+/// - [`Error::UncheckedTypes`] in a borrowing coroutine (made by
+///   [`Coroutine::borrowing`] or [`Builder::build_borrowing`]), whose input
+///   and yield types may borrow: a `TypeId` cannot tell `&'a str` from
+///   `&'static str`, so a check would let a borrow outlive what it borrows.
+///   Suspend such a coroutine with its [`Yielder`].
 ///
 /// On error, `value` is dropped and nothing else happens.
+///
+/// It needs `'static` types, for the same reason: there is no way to suspend
+/// with a borrowed value without a [`Yielder`].
+///
+/// ```compile_fail,E0521
+/// fn hand_out(word: &str) {
+///     let _ = coro::suspend::<(), &str>(word); // error: `word` must be `'static`
+/// }
+/// ```
 ///
 /// ```
 /// fn produce(n: u32) {
@@ -750,7 +867,7 @@ pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
         if header.stack_top().is_null() || !header.can_suspend() {
             return Err(Error::AcrossBoundary);
         }
-        let types = header.types();
+        let types = header.types().ok_or(Error::UncheckedTypes)?;
         if types.input != TypeId::of::<I>() || types.yield_ != TypeId::of::<Y>() {
             return Err(Error::TypeMismatch {
                 expected: (types.input_name, types.yield_name),
@@ -812,26 +929,81 @@ impl Builder {
         self
     }
 
-    /// Creates the coroutine.
+    /// Creates the coroutine: as [`Coroutine::new`], whose body and return
+    /// value may borrow for `'a` and whose input and yield types are
+    /// `'static`.
     ///
     /// # Errors
     /// [`Error::StackAllocation`] if the stack cannot be mapped: out of
     /// memory or address space, or past the kernel's `vm.max_map_count`.
-    pub fn build<I, Y, R, F>(self, body: F) -> Result<Coroutine<I, Y, R>, Error>
+    // The coroutine's type, spelled out: what `Coroutine::new` returns.
+    #[allow(clippy::type_complexity)]
+    pub fn build<'a, I, Y, R, F>(
+        self,
+        body: F,
+    ) -> Result<Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a>, Error>
     where
         I: 'static,
         Y: 'static,
-        R: 'static,
-        F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
+        R: 'a,
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'a,
+    {
+        self.build_with(Some(SuspendTypes::of::<I, Y>), body)
+    }
+
+    /// Creates a borrowing coroutine: as [`Coroutine::borrowing`], whose
+    /// inputs and yields may borrow for `'a` too, and in which the free
+    /// [`suspend`] fails with [`Error::UncheckedTypes`].
+    ///
+    /// ```
+    /// let text = String::from("a b");
+    /// let mut co = coro::Builder::new()
+    ///     .name("words")
+    ///     .build_borrowing(|y, ()| text.split(' ').for_each(|word| y.suspend(word)))
+    ///     .unwrap();
+    /// assert_eq!(co.resume(()).unwrap().yielded(), Some("a"));
+    /// assert_eq!(co.resume(()).unwrap().yielded(), Some("b"));
+    /// ```
+    ///
+    /// # Errors
+    /// As [`build`](Self::build).
+    // The coroutine's type, spelled out: what `Coroutine::new` returns.
+    #[allow(clippy::type_complexity)]
+    pub fn build_borrowing<'a, I, Y, R, F>(
+        self,
+        body: F,
+    ) -> Result<Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a>, Error>
+    where
+        I: 'a,
+        Y: 'a,
+        R: 'a,
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'a,
+    {
+        self.build_with(None, body)
+    }
+
+    /// Creates the coroutine, recording `types` for the free [`suspend`].
+    // The coroutine's type, spelled out: what `Coroutine::new` returns.
+    #[allow(clippy::type_complexity)]
+    fn build_with<'a, I, Y, R, F>(
+        self,
+        types: Option<fn() -> SuspendTypes>,
+        body: F,
+    ) -> Result<Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a>, Error>
+    where
+        I: 'a,
+        Y: 'a,
+        R: 'a,
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'a,
     {
         let stack = stack::take(self.stack_size)?;
         let name = self.name.map(String::into_boxed_str);
         // A body bigger than a sixteenth of the stack goes to the heap, so
         // the frames keep their room.
         if size_of::<Start<F>>() + align_of::<Start<F>>() <= stack.size() / 16 {
-            Ok(Coroutine::place(stack, name, body))
+            Ok(Coroutine::place(stack, name, types, body))
         } else {
-            Ok(Coroutine::place(stack, name, Box::new(body)))
+            Ok(Coroutine::place(stack, name, types, Box::new(body)))
         }
     }
 }

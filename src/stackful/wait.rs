@@ -34,7 +34,7 @@ use std::pin::{Pin, pin};
 use std::ptr;
 use std::task::{Context, Poll, Waker};
 
-use super::{Coroutine, RESUMING, arch, asan, interrupted, word};
+use super::{Body, Coroutine, RESUMING, arch, asan, interrupted, word};
 use crate::chain;
 use crate::future::{self, CoroutineFuture, Polled, Polling, ResumeFuture};
 use crate::header::{Header, SUSPENDED, WAITING};
@@ -45,7 +45,7 @@ use crate::{Error, Resumed, Status};
 /// switch's value word says nothing, as a suspension may pass any word.
 const WAITED: *mut () = ptr::without_provenance_mut(4);
 
-impl<I, Y, R> Coroutine<I, Y, R> {
+impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     /// A resume made by an executor's poll with `cx`: with `Some(input)`, as
     /// [`resume`](Self::resume); with `None`, goes on with the `wait` the body
     /// is in. `Pending` when the body waits: the coroutine is left waiting.
@@ -128,7 +128,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
 }
 
 #[cfg(feature = "futures")]
-impl<Y, R> Coroutine<(), Y, R> {
+impl<Y, R, B: ?Sized + Body<(), Y, R>> Coroutine<(), Y, R, B> {
     /// The generator as a `futures_core::Stream` over its yields (Lua's
     /// `coroutine.wrap` for an executor): see [`IntoStream`](crate::IntoStream).
     /// Between two suspensions the body may [`wait`] on futures.
@@ -276,7 +276,7 @@ fn polled_coroutine() -> Result<(*const Header, *const Waker), Error> {
 // adapters' trait, `IntoFuture`, and the adapters' `Future` and `Stream`.
 // The stackless backend's, in `src/stackless/poll.rs`, are the same.
 
-impl<I, Y, R> Polled<I> for Coroutine<I, Y, R> {
+impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Polled<I> for Coroutine<I, Y, R, B> {
     type Yield = Y;
     type Return = R;
 
@@ -304,7 +304,7 @@ impl<I, Y, R> Polled<I> for Coroutine<I, Y, R> {
     }
 }
 
-impl<R> IntoFuture for Coroutine<(), (), R> {
+impl<R, B: ?Sized + Body<(), (), R>> IntoFuture for Coroutine<(), (), R, B> {
     type Output = Result<R, Error>;
     type IntoFuture = CoroutineFuture<Self>;
 
@@ -314,7 +314,7 @@ impl<R> IntoFuture for Coroutine<(), (), R> {
     }
 }
 
-impl<R> Future for CoroutineFuture<Coroutine<(), (), R>> {
+impl<R, B: ?Sized + Body<(), (), R>> Future for CoroutineFuture<Coroutine<(), (), R, B>> {
     type Output = Result<R, Error>;
 
     #[inline]
@@ -323,7 +323,7 @@ impl<R> Future for CoroutineFuture<Coroutine<(), (), R>> {
     }
 }
 
-impl<I, Y, R> Future for ResumeFuture<'_, Coroutine<I, Y, R>, I> {
+impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Future for ResumeFuture<'_, Coroutine<I, Y, R, B>, I> {
     type Output = Result<Resumed<Y, R>, Error>;
 
     #[inline]
@@ -333,7 +333,9 @@ impl<I, Y, R> Future for ResumeFuture<'_, Coroutine<I, Y, R>, I> {
 }
 
 #[cfg(feature = "futures")]
-impl<Y, R> futures_core::Stream for crate::IntoStream<Coroutine<(), Y, R>> {
+impl<Y, R, B: ?Sized + Body<(), Y, R>> futures_core::Stream
+    for crate::IntoStream<Coroutine<(), Y, R, B>>
+{
     type Item = Y;
 
     #[inline(always)]
@@ -343,7 +345,9 @@ impl<Y, R> futures_core::Stream for crate::IntoStream<Coroutine<(), Y, R>> {
 }
 
 #[cfg(feature = "futures")]
-impl<Y, R> futures_core::FusedStream for crate::IntoStream<Coroutine<(), Y, R>> {
+impl<Y, R, B: ?Sized + Body<(), Y, R>> futures_core::FusedStream
+    for crate::IntoStream<Coroutine<(), Y, R, B>>
+{
     fn is_terminated(&self) -> bool {
         future::is_terminated(self)
     }

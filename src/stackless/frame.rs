@@ -55,10 +55,12 @@ pub enum Ending<I, R> {
 /// [`Coroutine`](super::Coroutine)'s fourth type parameter names it.
 ///
 /// [`Coroutine::new`](super::Coroutine::new) erases the body behind
-/// `dyn Body<I, Y, R>` (the default), so that every coroutine of the same
-/// `I`, `Y` and `R` has one type; [`Coroutine::typed`](super::Coroutine::typed)
-/// keeps the body's own type, which implements `Body<I, Y, R>`. Only coro
-/// implements it: its methods take types of coro's own.
+/// `dyn Body<I, Y, R> + 'a`, so that every coroutine of the same `I`, `Y`
+/// and `R` that borrows for `'a` has one type (with nothing borrowed, the
+/// default `dyn Body<I, Y, R>`, which is `'static`);
+/// [`Coroutine::typed`](super::Coroutine::typed) keeps the body's own type,
+/// which implements `Body<I, Y, R>`. Only coro implements it: its methods
+/// take types of coro's own.
 pub trait Body<I, Y, R> {
     /// Starts the body with `input`, or hands `input` to the suspension it is
     /// parked at, and polls it once. `header` is its coroutine's, which must
@@ -261,13 +263,13 @@ impl<F, Fut, I, Y> Frame<Stage<F, Fut, I, Y>> {
     }
 
     /// The same frame behind `dyn Body`: the body's type erased.
-    pub(super) fn erase<R>(self) -> Frame<dyn Body<I, Y, R>>
+    pub(super) fn erase<'a, R>(self) -> Frame<dyn Body<I, Y, R> + 'a>
     where
-        Self: 'static,
+        Self: 'a,
         F: FnOnce(Yielder<I, Y>, I) -> Fut,
         Fut: Future<Output = R>,
     {
-        let body: NonNull<dyn Body<I, Y, R>> = self.body;
+        let body: NonNull<dyn Body<I, Y, R> + 'a> = self.body;
         mem::forget(self);
         Frame { body }
     }

@@ -57,7 +57,7 @@ use std::marker::PhantomData;
 use std::ptr;
 
 use crate::chain::{self, Entered};
-use crate::header::{Closing, Header, SuspendTypes};
+use crate::header::{Closing, Header};
 use crate::shared::Shared;
 use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
 pub use exchange::Suspend;
@@ -106,10 +106,29 @@ pub struct Coroutine<I = (), Y = (), R = (), B: ?Sized + Body<I, Y, R> = dyn Bod
     _types: PhantomData<fn(I) -> (Y, R)>,
 }
 
-impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
+impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
     /// Creates a coroutine that will run the future `body` returns (Lua's
     /// `coroutine.create`). Nothing runs until the first
     /// [`resume`](Self::resume), whose input becomes the body's argument.
+    ///
+    /// The body, its inputs, yields and return value may borrow from the
+    /// caller for a lifetime `'a`, and the coroutine's type names `'a`
+    /// (`dyn Body<I, Y, R> + 'a`; with nothing borrowed it is the default
+    /// `Coroutine<I, Y, R>`, whose `dyn Body` is `'static`): it cannot
+    /// outlive what it borrows. See [Borrowing](crate#borrowing).
+    ///
+    /// ```
+    /// use coro::stackless::{Coroutine, Yielder};
+    ///
+    /// let text = String::from("to be or not");
+    /// let line: &str = &text; // the body borrows the caller's text
+    /// let words = Coroutine::new(|y: Yielder<(), &str>, ()| async move {
+    ///     for word in line.split(' ') {
+    ///         y.suspend(word).await; // yields slices of it
+    ///     }
+    /// });
+    /// assert_eq!(words.into_iter().collect::<Vec<_>>(), ["to", "be", "or", "not"]);
+    /// ```
     ///
     /// Costs two allocations: the shared header and the frame. The body's
     /// type is erased (each resume makes one virtual call into the frame),
@@ -117,8 +136,8 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
     /// type; [`typed`](Self::typed) keeps it instead.
     pub fn new<F, Fut>(body: F) -> Self
     where
-        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'static,
-        Fut: Future<Output = R> + 'static,
+        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
+        Fut: Future<Output = R> + 'a,
     {
         let (header, frame) = Self::parts(body);
         Coroutine {
@@ -156,10 +175,10 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
     /// assert_eq!(co.resume(()).unwrap(), Resumed::Yield(4));
     /// assert_eq!(co.resume(()).unwrap(), Resumed::Return(()));
     /// ```
-    pub fn typed<F, Fut>(body: F) -> Coroutine<I, Y, R, impl Body<I, Y, R>>
+    pub fn typed<F, Fut>(body: F) -> Coroutine<I, Y, R, impl Body<I, Y, R> + 'a>
     where
-        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'static,
-        Fut: Future<Output = R> + 'static,
+        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
+        Fut: Future<Output = R> + 'a,
     {
         let (header, frame) = Self::parts(body);
         Coroutine {
@@ -172,10 +191,12 @@ impl<I: 'static, Y: 'static, R: 'static> Coroutine<I, Y, R> {
     /// A new coroutine's header and the typed frame of its `body`.
     fn parts<F, Fut>(body: F) -> (Shared, Frame<Stage<F, Fut, I, Y>>)
     where
-        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'static,
-        Fut: Future<Output = R> + 'static,
+        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
+        Fut: Future<Output = R> + 'a,
     {
-        let header = Header::shared(None, ptr::null_mut(), SuspendTypes::of::<I, Y>);
+        // No types recorded: the free `suspend` refuses a stackless
+        // coroutine before it would look at them.
+        let header = Header::shared(None, ptr::null_mut(), None);
         let yielder = Yielder {
             header: header.clone(),
             _types: PhantomData,
