@@ -331,7 +331,7 @@
 //!
 //! # Stacks
 //!
-//! Each coroutine has a stack of [`DEFAULT_STACK_SIZE`] bytes (256 KiB), at
+//! Each coroutine has a stack of [`DEFAULT_STACK_SIZE`] bytes (1 MiB), at
 //! least [`MIN_STACK_SIZE`] (16 KiB), with the close reserve (8 KiB) and a
 //! guard page below it; a thread
 //! keeps up to [`DEFAULT_POOL_CAPACITY`] (64) freed stacks for reuse

@@ -34,7 +34,7 @@ fn expected(depth: usize) -> u64 {
 
 #[test]
 fn size_constants() {
-    assert_eq!(DEFAULT_STACK_SIZE, 256 * 1024);
+    assert_eq!(DEFAULT_STACK_SIZE, 1024 * 1024);
     assert_eq!(MIN_STACK_SIZE, 16 * 1024);
 }
 
@@ -86,6 +86,32 @@ fn tiny_stack_size_is_raised_to_the_minimum() {
 fn default_stack_holds_moderate_recursion() {
     let mut co = Coroutine::<(), (), u64>::new(|_, ()| use_stack(60));
     assert_eq!(co.resume(()).unwrap(), Resumed::Return(expected(60)));
+}
+
+// The default stack fits a plain recursive-descent parser 4,000 levels
+// deep (where a 256 KiB stack overflowed), suspending a token from every
+// level, in debug builds too.
+#[test]
+fn default_stack_fits_a_recursive_parser() {
+    /// Parses `(...)` nesting from `text[at..]`, yielding each depth as it
+    /// opens; returns where the group ends.
+    fn group(y: &Yielder<(), usize>, text: &[u8], at: usize, depth: usize) -> usize {
+        assert_eq!(text[at], b'(');
+        y.suspend(depth);
+        let mut at = at + 1;
+        while text[at] == b'(' {
+            at = group(y, text, at, depth + 1);
+        }
+        assert_eq!(text[at], b')');
+        at + 1
+    }
+    const DEPTH: usize = 4_000;
+    let text: Vec<u8> = std::iter::repeat_n(b'(', DEPTH)
+        .chain(std::iter::repeat_n(b')', DEPTH))
+        .collect();
+    let co = Coroutine::<(), usize, usize>::new(move |y, ()| group(y, &text, 0, 1));
+    let mut depths = co.into_iter();
+    assert!(depths.by_ref().eq(1..=DEPTH));
 }
 
 // A big stack lets deep recursion run: 4 to 9 MiB of frames (release to
@@ -377,7 +403,7 @@ fn address_space_limit_is_a_clear_error() {
         );
         println!("message={err}");
         let panic = std::panic::catch_unwind(|| Coroutine::<(), (), ()>::new(|_, ()| {}));
-        // The default stack (256 KiB) may still fit: exhaust it with more.
+        // The default stack (1 MiB) may still fit: exhaust it with more.
         let message = match panic {
             Ok(_) => {
                 let mut more = Vec::new();
@@ -406,7 +432,7 @@ fn address_space_limit_is_a_clear_error() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("panic=cannot map a coroutine stack of 256 KiB"),
+        stdout.contains("panic=cannot map a coroutine stack of 1024 KiB"),
         "{stdout}"
     );
 }
