@@ -56,6 +56,20 @@ pub mod coro_peer {
     /// A coroutine that suspends with its input plus one, forever.
     pub type Counter = Coroutine<u64, u64, ()>;
 
+    /// A fresh counter on the smallest stack coro hands out
+    /// (`MIN_STACK_SIZE`, 16 KiB): what a program with a hundred thousand
+    /// shallow coroutines would pick.
+    pub fn small_counter() -> Counter {
+        coro::Builder::new()
+            .stack_size(coro::MIN_STACK_SIZE)
+            .build(|yielder, mut input: u64| {
+                loop {
+                    input = yielder.suspend(input.wrapping_add(1));
+                }
+            })
+            .expect("a stack")
+    }
+
     /// A fresh counter, not yet started.
     pub fn counter() -> Counter {
         Coroutine::new(|yielder, mut input: u64| {
