@@ -122,14 +122,21 @@ pub(crate) fn scaling(settings: Settings) {
         }
         eprintln!("setting up {n} stackless coroutines");
         runs.push(("stackless", stackless_ring(n)));
-        let timed = sample(settings, &mut runs);
+        // A create with all of them alive: no cost of a create may grow with
+        // the number alive.
+        runs.push((
+            "create",
+            Box::new(|iters| time(iters, || coro_peer::create_finish(black_box(7)))),
+        ));
+        let mut timed = sample(settings, &mut runs);
+        let create = timed.pop().expect("the create run");
         let (stackful, small, peer, stackless) = match timed.as_slice() {
             [full, small, peer, less] => (Some(*full), Some(*small), Some(*peer), *less),
             [full, small, less] => (Some(*full), Some(*small), None, *less),
             [less] => (None, None, None, *less),
             _ => unreachable!("one, three or four runs"),
         };
-        rows.push((n, stackful, small, peer, stackless, per_coroutine));
+        rows.push((n, stackful, small, peer, stackless, per_coroutine, create));
     }
     let first = rows[0];
     let header = [
@@ -137,6 +144,7 @@ pub(crate) fn scaling(settings: Settings) {
         "coro stackful",
         "vs 1 live",
         "resident per stackful coroutine",
+        "create + finish meanwhile",
         "corosensei",
         "ratio",
         "coro stackful, 16 KiB stacks",
@@ -145,9 +153,8 @@ pub(crate) fn scaling(settings: Settings) {
         "16 KiB stackful vs stackless",
     ]
     .map(String::from);
-    let table = rows
-        .iter()
-        .map(|&(n, stackful, small, peer, stackless, per_coroutine)| {
+    let table = rows.iter().map(
+        |&(n, stackful, small, peer, stackless, per_coroutine, create)| {
             vec![
                 group_digits(n),
                 stackful.map_or_else(|| "— (over vm.max_map_count)".to_string(), format_timed),
@@ -159,6 +166,7 @@ pub(crate) fn scaling(settings: Settings) {
                 per_coroutine
                     .filter(|_| n >= 1_000)
                     .map_or_else(|| "—".to_string(), |bytes| format!("{bytes} B")),
+                format_timed(create),
                 peer.map_or_else(|| "—".to_string(), format_timed),
                 cell(peer.zip(stackful).map(|(p, t)| p.median / t.median), |r| {
                     format!("{} × coro", ratio(r))
@@ -170,7 +178,8 @@ pub(crate) fn scaling(settings: Settings) {
                     format!("{} × the time", ratio(r))
                 }),
             ]
-        });
+        },
+    );
     print_table(&header, table);
     if carved {
         println!(
@@ -203,6 +212,8 @@ pub(crate) fn scaling(settings: Settings) {
          page-table lines the miss walks are fewer when stacks are closer \
          together; a stackless coroutine's frame is on the heap, next to the \
          frames created before and after it, so a round-robin walk over them \
-         is a stream the processor prefetches."
+         is a stream the processor prefetches. \"Create + finish meanwhile\" is \
+         a stackful coroutine made, run to its end and dropped (pooled stack) \
+         while all of them are alive."
     );
 }
