@@ -151,6 +151,11 @@ pub struct Header {
     /// An unwind caught by `foreign::callback`, to be continued by the
     /// enclosing `foreign::call` once the foreign code has returned.
     pending_unwind: Cell<Option<Box<dyn Any + Send>>>,
+    /// How many `foreign::callback`s are running in this coroutine: while
+    /// one is, an unwind from a suspension stops at it, before any foreign
+    /// frame (see `stackful::unwind`).
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    foreign_callbacks: Cell<u32>,
     /// The waker of the executor's poll that resumed this (stackful)
     /// coroutine, for `coro::wait`, while that poll runs; null otherwise,
     /// and always in a stackless one (see `stackful::wait`). Not with the
@@ -196,6 +201,7 @@ impl Header {
             waiting: Cell::new(ptr::null_mut()),
             resumer: Cell::new(ptr::null()),
             pending_unwind: Cell::new(None),
+            foreign_callbacks: Cell::new(0),
             poll_waker: Cell::new(ptr::null()),
             #[cfg(coro_asan)]
             asan_resumer: Cell::new((std::ptr::null(), 0)),
@@ -314,6 +320,21 @@ impl Header {
         payload: Option<Box<dyn Any + Send>>,
     ) -> Option<Box<dyn Any + Send>> {
         self.pending_unwind.replace(payload)
+    }
+
+    /// Counts a `foreign::callback` starting (`1`) or ending (`-1`) in this
+    /// coroutine.
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn count_foreign_callback(&self, change: i32) {
+        let count = self.foreign_callbacks.get();
+        self.foreign_callbacks
+            .set(count.wrapping_add_signed(change));
+    }
+
+    /// True if a `foreign::callback` is running in this coroutine.
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn in_foreign_callback(&self) -> bool {
+        self.foreign_callbacks.get() > 0
     }
 
     /// How far `close` has got with this coroutine.

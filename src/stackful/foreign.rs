@@ -24,8 +24,12 @@
 //! works like closing any other: the locals of the frames above and below the
 //! C code are dropped, and `close` returns `Ok(())`. A panic in a callback
 //! reaches the body's caller as a panic from `call`. Without them, closing a
-//! coroutine suspended under C frames aborts the process with a message that
-//! says so (resuming it to completion is always fine).
+//! coroutine suspended under C frames aborts the process with coro's message,
+//! which names the coroutine, the library the C frames belong to and this
+//! module (resuming it to completion is always fine). coro finds those frames
+//! by the loaded object they belong to: C code linked into the program itself
+//! is not told apart from Rust code, and closing under it ends in Rust's own
+//! abort ("panic in a function that cannot unwind").
 //!
 //! The fallback must keep the C code safe: for a comparator, `0` ("equal")
 //! for every pair is a consistent order.
@@ -90,13 +94,26 @@ pub fn callback<T>(fallback: T, body: impl FnOnce() -> T) -> T {
         swap_pending(parked);
         return fallback;
     }
-    match panic::catch_unwind(AssertUnwindSafe(body)) {
+    count_callback(1);
+    let outcome = panic::catch_unwind(AssertUnwindSafe(body));
+    count_callback(-1);
+    match outcome {
         Ok(value) => value,
         Err(payload) => {
             swap_pending(Some(payload));
             fallback
         }
     }
+}
+
+/// Counts a callback starting or ending in the running coroutine, if any:
+/// a close of a coroutine suspended inside one unwinds only to it.
+fn count_callback(change: i32) {
+    chain::with_current(|header| {
+        if let Some(header) = header {
+            header.count_foreign_callback(change);
+        }
+    });
 }
 
 /// Calls foreign code whose callbacks use [`callback`]; once it returns,
