@@ -23,6 +23,21 @@ use std::time::Instant;
 /// Bytes of a trivial stackless coroutine's frame and header, on the heap.
 const FRAME: usize = 176;
 
+/// Bytes of a stackful coroutine's header, with its counts, on the heap.
+const HEADER: usize = 128;
+
+/// Where a step's second line is, if it has one.
+#[derive(Clone, Copy)]
+enum Second {
+    /// None: the header's fields would share the stack's line.
+    No,
+    /// In a block of a stream of `HEADER`-byte blocks: today's header.
+    Heap,
+    /// On the same page as the first, 1 KiB above it: a header at the
+    /// stack's top.
+    SamePage,
+}
+
 /// The steps each measurement takes, at least.
 const STEPS: usize = 20_000_000;
 
@@ -91,21 +106,30 @@ impl Ring {
 
     /// Nanoseconds per step of walks around the ring: the best of three
     /// walks of at least `STEPS` steps.
-    fn walk(&self) -> f64 {
-        let rounds = STEPS.div_ceil(self.offsets.len());
+    fn walk(&self, second: Second) -> f64 {
+        let n = self.offsets.len();
+        let headers = vec![0usize; n * HEADER / 8];
+        let rounds = STEPS.div_ceil(n);
         let mut best = f64::MAX;
         for _ in 0..3 {
             let mut sum = 0usize;
             let t = Instant::now();
             for _ in 0..rounds {
-                for &at in &self.offsets {
-                    // SAFETY: every offset is inside the ring's memory.
+                for (i, &at) in self.offsets.iter().enumerate() {
+                    // SAFETY: every offset is inside the ring's memory, and
+                    // 1 KiB above it too (512 bytes and the colour below the
+                    // stride's top, at most 2,496 bytes: the same page).
                     unsafe {
                         let word = self.base.add(at).cast::<usize>();
                         let value = word.read();
                         // A store too, as a suspension writes its stack.
                         word.add(1).write(value);
                         sum = sum.wrapping_add(value);
+                        sum = sum.wrapping_add(match second {
+                            Second::No => 0,
+                            Second::Heap => headers.as_ptr().add(i * HEADER / 8).read(),
+                            Second::SamePage => word.add(128).read(),
+                        });
                     }
                 }
             }
@@ -145,13 +169,27 @@ fn main() {
     );
     println!("| --- | --- | --- | --- | --- |");
     for n in [100_000, 1_000_000] {
-        let stream = Ring::stream(n).walk();
+        let stream = Ring::stream(n).walk(Second::No);
         for (name, stride) in strides {
-            let t = Ring::pages(n, stride).walk();
+            let t = Ring::pages(n, stride).walk(Second::No);
             println!(
                 "| {n} | {stream:.2} ns | {name} | {t:.2} ns | {:.2} × |",
                 t / stream
             );
+        }
+    }
+    // Where a header would pay: beside the stack's line on its page, or in
+    // a dense stream of headers as today.
+    println!(
+        "\n| live | stride | stack line only | + a header line in a heap stream | + a line on the same page |"
+    );
+    println!("| --- | --- | --- | --- | --- |");
+    for n in [10_000, 100_000, 1_000_000] {
+        for (name, stride) in [strides[1], strides[3]] {
+            let ring = Ring::pages(n, stride);
+            let [alone, heap, page] =
+                [Second::No, Second::Heap, Second::SamePage].map(|second| ring.walk(second));
+            println!("| {n} | {name} | {alone:.2} ns | {heap:.2} ns | {page:.2} ns |");
         }
     }
 }
