@@ -346,7 +346,7 @@ fn node(left: Tree, right: Tree) -> Tree {
 fn walk(tree: &Tree, depth: usize) {
     match tree {
         Tree::Leaf(value) => {
-            coro::suspend::<(), (i32, usize)>((*value, depth))
+            let () = coro::suspend((*value, depth))
                 .expect("walk runs in a coroutine that yields (i32, usize)");
         }
         Tree::Node(left, right) => {
@@ -393,11 +393,11 @@ fn suspending_from_plain_code() -> Result<(), Error> {
     );
 
     println!("The free suspend checks at run time what the compiler cannot:");
-    let outside = coro::suspend::<(), i32>(1).unwrap_err();
+    let outside = coro::suspend::<i32, ()>(1).unwrap_err();
     println!("    on main's own stack: Err({outside:?})");
     println!("      \"{outside}\"");
     let mut wrong_types = Coroutine::<(), i32, (bool, Error)>::new(|_, ()| {
-        let err = coro::suspend::<(), &str>("not an i32").unwrap_err();
+        let err = coro::suspend::<&str, ()>("not an i32").unwrap_err();
         (coro::is_yieldable(), err)
     });
     if let Resumed::Return((yieldable, err)) = wrong_types.resume(())? {
@@ -458,7 +458,7 @@ extern "C" fn ask_resumer(a: *const c_void, b: *const c_void) -> c_int {
     // SAFETY: qsort passes pointers to two elements of the array it sorts,
     // and `sorting_through_c` gives it an array of `&'static str`.
     let (a, b) = unsafe { (*a.cast::<&'static str>(), *b.cast::<&'static str>()) };
-    match coro::suspend::<Ordering, (&'static str, &'static str)>((a, b)) {
+    match coro::suspend::<_, Ordering>((a, b)) {
         Ok(order) => order as c_int,
         // A panic cannot unwind out of an `extern "C"` function, and there is
         // nobody to ask: stop loudly.
@@ -570,8 +570,7 @@ extern "C" fn ask_resumer_carefully(a: *const c_void, b: *const c_void) -> c_int
     coro::foreign::callback(0, || {
         // SAFETY: as in `ask_resumer`.
         let (a, b) = unsafe { (*a.cast::<&'static str>(), *b.cast::<&'static str>()) };
-        coro::suspend::<Ordering, (&'static str, &'static str)>((a, b))
-            .map_or(0, |order| order as c_int)
+        coro::suspend::<_, Ordering>((a, b)).map_or(0, |order| order as c_int)
     })
 }
 
@@ -587,7 +586,7 @@ async fn countdown(yielder: &Yielder<(), String>, from: u32) {
 /// A plain (not async) function called from a stackless body: it cannot
 /// suspend, and the free `coro::suspend` says so.
 fn plain_helper() -> Result<(), Error> {
-    coro::suspend::<(), String>("from a plain fn".to_string())
+    coro::suspend("from a plain fn".to_string())
 }
 
 fn stackless() -> Result<(), Error> {

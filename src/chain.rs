@@ -310,7 +310,7 @@ pub fn is_yieldable() -> bool {
 ///
 /// `value` is dropped.
 #[cfg(not(coro_stackful))]
-pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
+pub fn suspend<Y: 'static, I: 'static>(value: Y) -> Result<I, Error> {
     drop(value);
     with_current(|header| match header {
         None => Err(Error::OutsideCoroutine),

@@ -118,7 +118,7 @@
 //! coroutine through the thread, not through its types, and checks those
 //! by `TypeId`. A `TypeId` ignores lifetimes: `&'a str` and `&'static str`
 //! have the same one, so in a coroutine whose input is `&'a str` a
-//! `suspend::<&'static str, _>` that passed the check would hand a borrow
+//! `suspend::<_, &'static str>` that passed the check would hand a borrow
 //! of `'a` out as one that lasts for ever. Nothing at run time can tell
 //! whether a type borrows (lifetimes are gone by then), so the constructor
 //! decides: [`Coroutine::new`] keeps its input and yield types `'static`

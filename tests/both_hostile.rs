@@ -583,7 +583,7 @@ fn a_destructor_catches_its_refused_suspension() {
         fn drop(&mut self) {
             self.1.push(poll_by_hand(&self.0, 9));
             self.1
-                .push(format!("free: {:?}", coro::suspend::<(), u8>(8)));
+                .push(format!("free: {:?}", coro::suspend::<u8, ()>(8)));
         }
     }
     let (log, tracker) = (Log::new(), Tracker::new());
@@ -629,7 +629,7 @@ fn a_destructor_catches_its_refused_suspension() {
                     Err(payload) => format!("panicked: {}", message(&*payload)),
                 });
                 self.1
-                    .push(format!("free: {:?}", coro::suspend::<(), u8>(8)));
+                    .push(format!("free: {:?}", coro::suspend::<u8, ()>(8)));
             }
         }
         let (log, tracker) = (Log::new(), Tracker::new());
@@ -726,7 +726,7 @@ fn the_free_suspend_from_a_panic_hook_is_refused() {
             println!(
                 "hook for {said:?}: yieldable={} suspend={:?}",
                 coro::is_yieldable(),
-                coro::suspend::<(), u8>(1)
+                coro::suspend::<u8, ()>(1)
             );
         }));
         let mut co = stackless::Coroutine::<(), u8, ()>::new(|y, ()| async move {
@@ -849,7 +849,7 @@ struct TryOnDrop(&'static str, Log);
 #[cfg(coro_stackful)]
 impl Drop for TryOnDrop {
     fn drop(&mut self) {
-        let said = coro::suspend::<(), Option<TryOnDrop>>(None);
+        let said = coro::suspend::<Option<TryOnDrop>, ()>(None);
         let running = coro::running().map(|me| me.status());
         self.1
             .push(format!("{}: {said:?}, running {running:?}", self.0));
@@ -906,10 +906,10 @@ struct DriveAtDrop(Log);
 impl Drop for DriveAtDrop {
     fn drop(&mut self) {
         self.0
-            .push(format!("closing: {:?}", coro::suspend::<(), u32>(1)));
+            .push(format!("closing: {:?}", coro::suspend::<u32, ()>(1)));
         let mut inner = coro::Coroutine::<(), u8, String>::new(|_, ()| {
-            let wrong = coro::suspend::<(), u32>(2);
-            let right = coro::suspend::<(), u8>(3);
+            let wrong = coro::suspend::<u32, ()>(2);
+            let right = coro::suspend::<u8, ()>(3);
             let wrong = matches!(wrong, Err(Error::TypeMismatch { .. }));
             format!("mismatch {wrong}, then {right:?}")
         });

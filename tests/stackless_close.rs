@@ -194,7 +194,7 @@ fn destructors_run_inside_the_closing_coroutine() {
             self.0.push(format!("yieldable {}", coro::is_yieldable()));
             // The free suspend is the stackful backend's.
             #[cfg(coro_stackful)]
-            match coro::suspend::<(), u32>(5) {
+            match coro::suspend::<u32, ()>(5) {
                 Err(err @ Error::AcrossBoundary) => self.0.push(err.to_string()),
                 other => self.0.push(format!("suspend gave {other:?}")),
             }

@@ -826,6 +826,16 @@ impl<I, Y> fmt::Debug for Yielder<I, Y> {
 /// (Lua's global `coroutine.yield`), without a [`Yielder`].
 ///
 /// `Y` and `I` must be the yield and input types of the running coroutine.
+/// They come in the order of use — the value goes out, the input comes
+/// back — so `Y` is inferred from `value`, and `I` from what the result is
+/// used as: `let n: u32 = coro::suspend(word)?` needs no turbofish, and one,
+/// where the result is not used, reads `suspend::<Y, I>`:
+/// `coro::suspend::<&str, ()>("done")`.
+///
+/// The running coroutine is found through the thread, not through these
+/// types, so they are checked when the call runs, by `TypeId`: a wrong `Y`
+/// or `I` is [`Error::TypeMismatch`], not a compile error. (A value that
+/// does not match an explicit `Y` is one, as for any function.)
 ///
 /// # Errors
 /// - [`Error::OutsideCoroutine`] on a thread's own stack;
@@ -845,23 +855,32 @@ impl<I, Y> fmt::Debug for Yielder<I, Y> {
 ///
 /// ```compile_fail,E0521
 /// fn hand_out(word: &str) {
-///     let _ = coro::suspend::<(), &str>(word); // error: `word` must be `'static`
+///     let _: Result<(), _> = coro::suspend(word); // error: `word` must be `'static`
 /// }
 /// ```
 ///
 /// ```
 /// fn produce(n: u32) {
-///     // No yielder in sight: plain code, called from the body.
-///     coro::suspend::<(), u32>(n * 10).unwrap();
+///     // No yielder in sight: plain code, called from the body. `Y` is
+///     // `u32`, from the argument; `I` is `()`, from the pattern.
+///     let () = coro::suspend(n * 10).unwrap();
 /// }
 ///
 /// let squares: Vec<u32> = coro::Coroutine::new(|_, ()| (1..=3).for_each(produce))
 ///     .into_iter()
 ///     .collect();
 /// assert_eq!(squares, [10, 20, 30]);
-/// assert!(matches!(coro::suspend::<(), u32>(1), Err(coro::Error::OutsideCoroutine)));
+/// assert!(matches!(coro::suspend::<u32, ()>(1), Err(coro::Error::OutsideCoroutine)));
+///
+/// // The types are checked at run time: this coroutine yields `u32`s.
+/// let mut co: coro::Coroutine<(), u32, _> =
+///     coro::Coroutine::new(|_, ()| coro::suspend::<&str, ()>("text"));
+/// assert!(matches!(
+///     co.resume(()).unwrap().returned(),
+///     Some(Err(coro::Error::TypeMismatch { .. }))
+/// ));
 /// ```
-pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
+pub fn suspend<Y: 'static, I: 'static>(value: Y) -> Result<I, Error> {
     let (header, link) = chain::with_current(|header| {
         let header = header.ok_or(Error::OutsideCoroutine)?;
         if header.stack_top().is_null() || !header.can_suspend() {
