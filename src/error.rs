@@ -55,9 +55,15 @@ pub enum Error {
     /// Suspend it with its `Yielder` instead.
     UncheckedTypes,
     /// A stackless body awaited a future other than its own suspension (a
-    /// timer, a channel): only `resume` ever polls the frame, so nothing would
-    /// wake it. The coroutine is dead.
-    ForeignAwait,
+    /// timer, a channel) in a plain `resume`: only `resume` polls the frame,
+    /// with a waker that does nothing, so nothing would ever wake it. The
+    /// coroutine is dead. Such a body needs an executor: await its
+    /// `resume_async` (or the coroutine itself, or its stream), and it may
+    /// await any future.
+    ///
+    /// (Formerly `ForeignAwait`: `foreign` names C frames only, in
+    /// `coro::foreign`.)
+    NeedsExecutor,
     /// A stackless body awaited two of its suspensions at once (`join`): a
     /// coroutine suspends with one value at a time. The coroutine is dead.
     SuspendClash,
@@ -103,8 +109,8 @@ impl fmt::Display for Error {
                 "attempt to yield with the free suspend in a borrowing coroutine, whose types \
                  cannot be checked: suspend it with its Yielder",
             ),
-            Error::ForeignAwait => f.write_str(
-                "attempt to await a foreign future in a stackless coroutine: only its own suspensions can be awaited",
+            Error::NeedsExecutor => f.write_str(
+                "attempt to await another future in a stackless coroutine that no executor polls: await its resume_async instead",
             ),
             Error::SuspendClash => f.write_str(
                 "attempt to await two suspensions at once in a stackless coroutine",

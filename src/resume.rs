@@ -108,7 +108,7 @@ pub trait Resume<I> {
 /// Each `next` resumes the coroutine; the return value ends the iteration
 /// and is dropped. A panic in the body is re-raised in the caller, as Lua's
 /// `wrap` re-raises errors; any other error (the nesting limit, a stackless
-/// body awaiting a foreign future) panics with its message.
+/// body awaiting another future) panics with its message.
 ///
 /// ```
 /// let fib = coro::Coroutine::new(|y, ()| {

@@ -210,7 +210,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     ///
     /// # Errors
     /// As [`Coroutine::resume`](crate::Coroutine::resume), and:
-    /// - [`Error::ForeignAwait`] if the body awaited a future other than its
+    /// - [`Error::NeedsExecutor`] if the body awaited a future other than its
     ///   own suspension (a timer, a channel): nothing would ever wake it;
     /// - [`Error::SuspendClash`] if it awaited two suspensions at once.
     ///
@@ -256,11 +256,11 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
                 ),
             },
             Ending::Panic(payload) => self.failed(Error::Panic(PanicPayload::new(payload))),
-            Ending::Foreign => self.failed(Error::ForeignAwait),
+            Ending::Pending => self.failed(Error::NeedsExecutor),
             Ending::Clash => self.failed(Error::SuspendClash),
             // The input came after the frame: it goes first.
             Ending::Vanished(input) => self.failed(match PanicPayload::drop_caught(input) {
-                Ok(()) => Error::ForeignAwait,
+                Ok(()) => Error::NeedsExecutor,
                 Err(payload) => Error::Panic(payload),
             }),
         };
