@@ -26,7 +26,7 @@
 //! # Two backends
 //!
 //! Both share one model — [`Status`], [`Error`], [`Handle`], [`running`],
-//! [`MAX_NESTING`], the [`Resume`] trait and [`IntoIter`] — and one
+//! [`MAX_NESTING`], the [`Resume`] trait, [`IntoIter`] and [`Wrap`] — and one
 //! conformance suite runs unchanged against both.
 //!
 //! | | stackful [`Coroutine`] | stackless [`stackless::Coroutine`] |
@@ -57,7 +57,7 @@
 //! | `coroutine.resume(co, ...)` | [`co.resume(input)`](Coroutine::resume) → `Ok(`[`Resumed::Yield`]`)` / `Ok(`[`Resumed::Return`]`)` / `Err(`[`Error`]`)` |
 //! | `coroutine.yield(...)` | [`yielder.suspend(value)`](Yielder::suspend), or the free [`suspend`] from any depth |
 //! | `coroutine.status(co)` | [`co.status()`](Coroutine::status), [`Handle::status`] |
-//! | `coroutine.wrap(f)` | [`Coroutine::new`]`(f).into_iter()`: a panic is re-raised in the caller |
+//! | `coroutine.wrap(f)` | [`Coroutine::new`]`(f).`[`wrap()`](Coroutine::wrap): [`call(input)`](Wrap::call) resumes and gives what was yielded, raising a panic in the caller; a generator that takes `()` is also an iterator, [`into_iter()`](IntoIter), and both keep the return value |
 //! | `coroutine.close(co)` | [`co.close()`](Coroutine::close), and `Drop` |
 //! | `coroutine.running()` | [`running()`]: `None` on a thread's own stack |
 //! | `coroutine.isyieldable()` | [`is_yieldable()`] |
@@ -483,7 +483,7 @@ pub use future::IntoStream;
 pub use future::wait;
 pub use future::{CoroutineFuture, ResumeFuture};
 pub use handle::Handle;
-pub use resume::{IntoIter, Resume, Resumed};
+pub use resume::{IntoIter, Resume, Resumed, Wrap};
 #[cfg(coro_stackful)]
 pub use stackful::foreign;
 #[cfg(coro_stackful)]

@@ -29,7 +29,7 @@ pub use stack::{
 use crate::chain::{self, Switching};
 use crate::header::{Closing, DEAD, Header, SUSPENDED, SuspendTypes};
 use crate::shared::Shared;
-use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
+use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status, Wrap};
 use stack::Stack;
 pub use wait::wait;
 
@@ -597,6 +597,28 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     /// A handle that observes this coroutine without owning it.
     pub fn handle(&self) -> Handle {
         self.header.handle()
+    }
+
+    /// The coroutine as a function that resumes it (Lua's
+    /// `coroutine.wrap` with arguments): each [`Wrap::call`] resumes it with
+    /// its input and gives what it suspended with, raising its panics in
+    /// the caller. See [`Wrap`]; a generator that takes `()` is also an
+    /// iterator ([`IntoIter`]).
+    ///
+    /// ```
+    /// let mut echo = coro::Coroutine::new(|y, mut word: &'static str| {
+    ///     while word != "bye" {
+    ///         word = y.suspend(word.len());
+    ///     }
+    /// })
+    /// .wrap();
+    /// assert_eq!(echo.call("hello"), Some(5));
+    /// assert_eq!(echo.call("hi"), Some(2));
+    /// assert_eq!(echo.call("bye"), None);
+    /// assert_eq!(echo.returned(), Some(&()));
+    /// ```
+    pub fn wrap(self) -> Wrap<Self, I> {
+        Wrap::new(self)
     }
 }
 

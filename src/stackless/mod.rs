@@ -59,7 +59,7 @@ use std::ptr;
 use crate::chain::{self, Entered};
 use crate::header::{Closing, Header};
 use crate::shared::Shared;
-use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
+use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status, Wrap};
 pub use exchange::Suspend;
 pub use frame::Body;
 use frame::{Ending, Frame, Stage, Step};
@@ -312,6 +312,30 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     /// A handle that observes this coroutine without owning it.
     pub fn handle(&self) -> Handle {
         self.header.handle()
+    }
+
+    /// The coroutine as a function that resumes it (Lua's
+    /// `coroutine.wrap` with arguments): each [`Wrap::call`] resumes it with
+    /// its input and gives what it suspended with, raising its panics in
+    /// the caller. See [`Wrap`]; a generator that takes `()` is also an
+    /// iterator ([`IntoIter`]).
+    ///
+    /// ```
+    /// use coro::stackless::{Coroutine, Yielder};
+    ///
+    /// let mut echo = Coroutine::new(|y: Yielder<&str, usize>, mut word| async move {
+    ///     while word != "bye" {
+    ///         word = y.suspend(word.len()).await;
+    ///     }
+    /// })
+    /// .wrap();
+    /// assert_eq!(echo.call("hello"), Some(5));
+    /// assert_eq!(echo.call("hi"), Some(2));
+    /// assert_eq!(echo.call("bye"), None);
+    /// assert_eq!(echo.returned(), Some(&()));
+    /// ```
+    pub fn wrap(self) -> Wrap<Self, I> {
+        Wrap::new(self)
     }
 }
 
