@@ -41,7 +41,9 @@ impl Handle {
         self.0.id
     }
 
-    /// The name given with [`Builder::name`](crate::Builder::name), if any.
+    /// The name given with the stackful [`Builder::name`](crate::Builder::name)
+    /// or the stackless [`stackless::Builder::name`](crate::stackless::Builder::name),
+    /// if any.
     pub fn name(&self) -> Option<&str> {
         self.0.name()
     }

@@ -53,7 +53,7 @@
 //!
 //! | Lua 5.4 | coro |
 //! | --- | --- |
-//! | `coroutine.create(f)` | [`Coroutine::new`]`(f)`, or [`Builder`] for a stack size or a name; [`Coroutine::borrowing`]`(f)` for inputs and yields that borrow ([Borrowing](#borrowing)) |
+//! | `coroutine.create(f)` | [`Coroutine::new`]`(f)`, or [`Builder`] for a stack size or a name ([`stackless::Builder`] for a stackless one's name); [`Coroutine::borrowing`]`(f)` for inputs and yields that borrow ([Borrowing](#borrowing)) |
 //! | `coroutine.resume(co, ...)` | [`co.resume(input)`](Coroutine::resume) → `Ok(`[`Resumed::Yield`]`)` / `Ok(`[`Resumed::Return`]`)` / `Err(`[`Error`]`)` |
 //! | `coroutine.yield(...)` | [`yielder.suspend(value)`](Yielder::suspend), or the free [`suspend`] from any depth |
 //! | `coroutine.status(co)` | [`co.status()`](Coroutine::status), [`Handle::status`] |

@@ -922,7 +922,13 @@ pub fn suspend<Y: 'static, I: 'static>(value: Y) -> Result<I, Error> {
     Ok(unsafe { suspend_running(header, link, value) })
 }
 
-/// Configures a stackful coroutine before it is created.
+/// Configures a stackful coroutine before it is created: its stack size
+/// and its name.
+///
+/// Stackful only, although it sits at the crate's root with the stackful
+/// [`Coroutine`]: a stackless coroutine is named with
+/// [`stackless::Builder`](crate::stackless::Builder), which has no stack
+/// size to set.
 ///
 /// ```
 /// let mut co = coro::Builder::new()

@@ -139,12 +139,7 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
         F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
         Fut: Future<Output = R> + 'a,
     {
-        let (header, frame) = Self::parts(body);
-        Coroutine {
-            header,
-            frame: frame.erase(),
-            _types: PhantomData,
-        }
+        Self::named(None, body)
     }
 
     /// As [`new`](Self::new), keeping the body's own type in the
@@ -180,7 +175,19 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
         F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
         Fut: Future<Output = R> + 'a,
     {
-        let (header, frame) = Self::parts(body);
+        Self::typed_named(None, body)
+    }
+
+    /// [`typed`](Self::typed), with a name.
+    fn typed_named<F, Fut>(
+        name: Option<Box<str>>,
+        body: F,
+    ) -> Coroutine<I, Y, R, impl Body<I, Y, R> + 'a>
+    where
+        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
+        Fut: Future<Output = R> + 'a,
+    {
+        let (header, frame) = Self::parts(name, body);
         Coroutine {
             header,
             frame,
@@ -188,15 +195,30 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
         }
     }
 
-    /// A new coroutine's header and the typed frame of its `body`.
-    fn parts<F, Fut>(body: F) -> (Shared, Frame<Stage<F, Fut, I, Y>>)
+    /// [`new`](Self::new), with a name.
+    fn named<F, Fut>(name: Option<Box<str>>, body: F) -> Self
+    where
+        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
+        Fut: Future<Output = R> + 'a,
+    {
+        let (header, frame) = Self::parts(name, body);
+        Coroutine {
+            header,
+            frame: frame.erase(),
+            _types: PhantomData,
+        }
+    }
+
+    /// A new coroutine's header, with its name, and the typed frame of its
+    /// `body`.
+    fn parts<F, Fut>(name: Option<Box<str>>, body: F) -> (Shared, Frame<Stage<F, Fut, I, Y>>)
     where
         F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
         Fut: Future<Output = R> + 'a,
     {
         // No types recorded: the free `suspend` refuses a stackless
         // coroutine before it would look at them.
-        let header = Header::shared(None, ptr::null_mut(), None);
+        let header = Header::shared(name, ptr::null_mut(), None);
         let yielder = Yielder {
             header: header.clone(),
             _types: PhantomData,
@@ -388,10 +410,12 @@ impl<Y, R, B: ?Sized + Body<(), Y, R>> IntoIterator for Coroutine<(), Y, R, B> {
 
 impl<I, Y, R, B: ?Sized + Body<I, Y, R>> fmt::Debug for Coroutine<I, Y, R, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("stackless::Coroutine")
-            .field("id", &self.handle().id())
-            .field("status", &self.header.status())
-            .finish()
+        let mut s = f.debug_struct("stackless::Coroutine");
+        s.field("id", &self.header.handle().id());
+        if let Some(name) = self.header.name() {
+            s.field("name", &name);
+        }
+        s.field("status", &self.header.status()).finish()
     }
 }
 
@@ -431,5 +455,87 @@ impl<I, Y> fmt::Debug for Yielder<I, Y> {
         f.debug_struct("stackless::Yielder")
             .field("coroutine", &self.header.handle())
             .finish()
+    }
+}
+
+/// Configures a stackless coroutine before it is created: its name, shown
+/// by `Debug` and [`Handle::name`].
+///
+/// The stackless twin of the stackful [`coro::Builder`](crate::Builder),
+/// without a stack size (a stackless coroutine has no stack: its frame is
+/// as big as its body needs) and without an error (nothing is mapped; as
+/// for any allocation, running out of memory aborts).
+///
+/// ```
+/// use coro::stackless::{Builder, Yielder};
+///
+/// let mut co = Builder::new()
+///     .name("lexer")
+///     .build(|y: Yielder<(), char>, ()| async move {
+///         for c in "ab".chars() {
+///             y.suspend(c).await;
+///         }
+///     });
+/// assert_eq!(co.handle().name(), Some("lexer"));
+/// assert!(format!("{co:?}").contains("lexer"));
+/// assert_eq!(co.resume(()).unwrap().yielded(), Some('a'));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    name: Option<String>,
+}
+
+impl Builder {
+    /// A builder with the defaults: no name.
+    pub fn new() -> Self {
+        Builder { name: None }
+    }
+
+    /// A name, shown by `Debug` and [`Handle::name`].
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Creates the coroutine: as [`Coroutine::new`], whose body, inputs,
+    /// yields and return value may borrow for `'a`, and whose body's type is
+    /// erased.
+    // The coroutine's type, spelled out: what `Coroutine::new` returns.
+    #[allow(clippy::type_complexity)]
+    pub fn build<'a, I, Y, R, F, Fut>(self, body: F) -> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a>
+    where
+        I: 'a,
+        Y: 'a,
+        R: 'a,
+        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
+        Fut: Future<Output = R> + 'a,
+    {
+        Coroutine::named(self.name.map(String::into_boxed_str), body)
+    }
+
+    /// Creates the coroutine as [`Coroutine::typed`] does: the body's type
+    /// stays in the coroutine's, for a resume with no virtual call.
+    ///
+    /// ```
+    /// use coro::stackless::{Builder, Yielder};
+    ///
+    /// let mut co = Builder::new()
+    ///     .name("evens")
+    ///     .build_typed(|y: Yielder<(), u32>, ()| async move { y.suspend(2).await });
+    /// assert_eq!(co.handle().name(), Some("evens"));
+    /// assert_eq!(co.resume(()).unwrap().yielded(), Some(2));
+    /// ```
+    pub fn build_typed<'a, I, Y, R, F, Fut>(
+        self,
+        body: F,
+    ) -> Coroutine<I, Y, R, impl Body<I, Y, R> + 'a>
+    where
+        I: 'a,
+        Y: 'a,
+        R: 'a,
+        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
+        Fut: Future<Output = R> + 'a,
+    {
+        Coroutine::typed_named(self.name.map(String::into_boxed_str), body)
     }
 }
