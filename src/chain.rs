@@ -276,7 +276,7 @@ pub fn running() -> Option<Handle> {
         // `Shared` (see `enter`), from `Rc::into_raw`, and its allocation is
         // alive while the coroutine runs; we add the strong count that the
         // new `Rc` will own.
-        Some(Handle(unsafe {
+        Some(Handle::new(unsafe {
             Rc::increment_strong_count(header);
             Rc::from_raw(header)
         }))

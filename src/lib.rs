@@ -470,6 +470,7 @@ mod stackful;
 #[cfg(feature = "stackless")]
 pub mod stackless;
 mod status;
+mod thread_bound;
 #[cfg(all(feature = "stackful", not(coro_stackful)))]
 mod unsupported;
 
@@ -492,6 +493,7 @@ pub use stackful::{
     set_stack_pool_capacity, stack_pool_capacity, suspend, wait,
 };
 pub use status::Status;
+pub use thread_bound::StaysOnThread;
 #[cfg(all(feature = "stackful", not(coro_stackful)))]
 pub use unsupported::{Body, Builder, Coroutine, Yielder, foreign};
 

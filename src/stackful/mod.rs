@@ -29,6 +29,7 @@ pub use stack::{
 use crate::chain::{self, Switching};
 use crate::header::{Closing, DEAD, Header, SUSPENDED, SuspendTypes};
 use crate::shared::Shared;
+use crate::thread_bound::ThreadBound;
 use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status, Wrap};
 use stack::Stack;
 pub use wait::wait;
@@ -78,6 +79,9 @@ pub use wait::wait;
 /// [`Body`] and [Borrowing](crate#borrowing)). Its default,
 /// `dyn Body<I, Y, R>`, is `'static`: `Coroutine<I, Y, R>` borrows nothing.
 pub struct Coroutine<I = (), Y = (), R = (), B: ?Sized + Body<I, Y, R> = dyn Body<I, Y, R>> {
+    /// Keeps it on its thread (its stack may hold anything, `Rc`s
+    /// included); first, so that a `!Send` error names it first.
+    _thread: ThreadBound,
     /// The stack, until the coroutine dies and gives it back to the pool.
     /// Declared before the header, so that a stack still held when the
     /// coroutine is dropped goes (and stops naming its owner to the overflow
@@ -86,20 +90,27 @@ pub struct Coroutine<I = (), Y = (), R = (), B: ?Sized + Body<I, Y, R> = dyn Bod
     /// Shared with handles; the thread's chain points at it while this
     /// coroutine runs.
     header: Shared,
-    /// The saved stack pointer while suspended (the trampoline frame before
-    /// the first resume).
-    sp: *mut u8,
-    /// Where the body waits on the stack until the first resume moves it:
-    /// a `Start`, which begins with the function that drops it.
-    body: *mut u8,
-    /// Takes `I`, produces `Y` and `R`. The header pointer already makes it `!Send`
-    /// and `!Sync`: its stack may hold anything, `Rc`s included.
+    /// The saved stack pointer, and where the body waits.
+    saved: Saved,
+    /// Takes `I`, produces `Y` and `R`.
     _types: PhantomData<fn(I) -> (Y, R)>,
     /// Owns the body, whose type is erased but for how long it may borrow:
     /// with `Drop` generic over `B`, the borrow checker requires everything
     /// the body borrows to be alive when the coroutine is dropped, which
     /// unwinds its stack and so runs the body's destructors.
     _body: PhantomData<Box<B>>,
+}
+
+/// A stackful coroutine's two addresses on its stack. A struct of their
+/// own, so that a `!Send` error names the coroutine's [`ThreadBound`]
+/// before these raw pointers (see `thread_bound`).
+struct Saved {
+    /// The saved stack pointer while suspended (the trampoline frame before
+    /// the first resume).
+    sp: *mut u8,
+    /// Where the body waits on the stack until the first resume moves it:
+    /// a `Start`, which begins with the function that drops it.
+    body: *mut u8,
 }
 
 /// The body of a stackful [`Coroutine`], as its fourth type parameter names
@@ -282,10 +293,13 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
             arch::init_stack(data.cast(), entry::<F, I, Y, R>, data.cast())
         };
         Coroutine {
+            _thread: PhantomData,
             header,
             stack: Some(stack),
-            sp,
-            body: data.cast(),
+            saved: Saved {
+                sp,
+                body: data.cast(),
+            },
             _types: PhantomData,
             _body: PhantomData,
         }
@@ -333,7 +347,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             // completion.
             return unsafe { self.finished(value, entered) }.map(Resumed::Return);
         }
-        self.sp = sp;
+        self.saved.sp = sp;
         chain::leave_switched(&self.header, SUSPENDED, entered);
         // SAFETY: a suspending coroutine passes its value's word (see
         // `word`), and never reads the value again.
@@ -358,7 +372,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
         let leaving = self.asan_resume();
         // SAFETY: promised by the caller; `sp` is the coroutine's saved
         // continuation.
-        let switched = unsafe { arch::switch_in(word, flag, self.header.link(), self.sp) };
+        let switched = unsafe { arch::switch_in(word, flag, self.header.link(), self.saved.sp) };
         asan::resumed(leaving);
         switched
     }
@@ -384,7 +398,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             return (value, sp);
         }
         while !sp.is_null() && std::thread::panicking() {
-            self.sp = sp;
+            self.saved.sp = sp;
             // A refused wait (see `wait`) no longer waits.
             self.header.set_waiting(std::ptr::null_mut());
             // SAFETY: the coroutine is still entered, and suspended at a
@@ -493,7 +507,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             return Ok(());
         }
         // SAFETY: the coroutine is suspended, so `sp` is its continuation.
-        if unsafe { arch::is_fresh(self.sp) } {
+        if unsafe { arch::is_fresh(self.saved.sp) } {
             return self.drop_unstarted();
         }
         // The unwind runs destructors on the coroutine's stack, maybe from a
@@ -505,7 +519,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
         let reserve = self
             .stack
             .as_ref()
-            .and_then(|stack| stack.open_reserve(self.sp));
+            .and_then(|stack| stack.open_reserve(self.saved.sp));
         let entered = chain::enter(&self.header, false)?.switching();
         self.header.set_resumed_panicking(std::thread::panicking());
         self.header.set_closing(Closing::Unwind);
@@ -525,7 +539,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             }
             // The body caught the unwind and suspended: drop what it yielded
             // and make that suspension panic, as suspending while closing must.
-            self.sp = sp;
+            self.saved.sp = sp;
             self.header.set_closing(Closing::Refuse);
             // SAFETY: as in `resume`: the coroutine handed over its value.
             let yielded = unsafe { word::read::<Y>(value) };
@@ -583,8 +597,8 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
         // function; it is dropped once, as the coroutine is dead when this
         // returns.
         let dropped = PanicPayload::catch(|| unsafe {
-            let drop_body = self.body.cast::<unsafe fn(*mut u8)>().read();
-            drop_body(self.body)
+            let drop_body = self.saved.body.cast::<unsafe fn(*mut u8)>().read();
+            drop_body(self.saved.body)
         });
         if let Some(stack) = stack {
             stack::give(stack);
@@ -699,8 +713,8 @@ where
     // never-started coroutines without switching).
     let input = unsafe { word::read::<I>(input) };
     let yielder = Yielder {
-        header,
-        link,
+        _thread: PhantomData,
+        at: At { header, link },
         _types: PhantomData,
     };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -809,12 +823,23 @@ fn closing(header: &Header) -> ! {
 /// co.resume(()).unwrap();
 /// ```
 pub struct Yielder<I, Y> {
+    /// Keeps it on its coroutine's thread; first, so that a `!Send` error
+    /// names it first.
+    _thread: ThreadBound,
+    /// Where its coroutine is.
+    at: At,
+    /// Takes `Y`, gives `I`.
+    _types: PhantomData<fn(Y) -> I>,
+}
+
+/// Where a [`Yielder`]'s coroutine is. A struct of its own, so that a
+/// `!Send` error names the yielder's [`ThreadBound`] before these raw
+/// pointers.
+struct At {
     /// The coroutine's header: alive as long as the body runs.
     header: *const Header,
     /// The coroutine's link (see `Header::link`), kept here to save a load.
     link: *mut usize,
-    /// Takes `Y`, gives `I`; the raw pointer keeps it `!Send` and `!Sync`.
-    _types: PhantomData<fn(Y) -> I>,
 }
 
 impl<I, Y> Yielder<I, Y> {
@@ -834,7 +859,7 @@ impl<I, Y> Yielder<I, Y> {
         // SAFETY: a `Yielder` is only reachable from its own body, which runs
         // only on its own stack, while its coroutine is running; its types
         // are `I` and `Y`.
-        unsafe { suspend_running(self.header, self.link, value) }
+        unsafe { suspend_running(self.at.header, self.at.link, value) }
     }
 }
 

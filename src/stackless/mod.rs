@@ -59,6 +59,7 @@ use std::ptr;
 use crate::chain::{self, Entered};
 use crate::header::{Closing, Header};
 use crate::shared::Shared;
+use crate::thread_bound::ThreadBound;
 use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status, Wrap};
 pub use exchange::Suspend;
 pub use frame::Body;
@@ -97,12 +98,14 @@ use frame::{Ending, Frame, Stage, Step};
 /// std::thread::spawn(move || drop(co));
 /// ```
 pub struct Coroutine<I = (), Y = (), R = (), B: ?Sized + Body<I, Y, R> = dyn Body<I, Y, R>> {
+    /// Keeps it on its thread (its frame may hold anything, `Rc`s
+    /// included); first, so that a `!Send` error names it first.
+    _thread: ThreadBound,
     /// Shared with handles and the body's `Yielder`.
     header: Shared,
     /// The body's frame; empty once the coroutine is dead.
     frame: Frame<B>,
-    /// Takes `I`, produces `Y` and `R`; the header pointer already makes it
-    /// `!Send`.
+    /// Takes `I`, produces `Y` and `R`.
     _types: PhantomData<fn(I) -> (Y, R)>,
 }
 
@@ -189,6 +192,7 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
     {
         let (header, frame) = Self::parts(name, body);
         Coroutine {
+            _thread: PhantomData,
             header,
             frame,
             _types: PhantomData,
@@ -203,6 +207,7 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
     {
         let (header, frame) = Self::parts(name, body);
         Coroutine {
+            _thread: PhantomData,
             header,
             frame: frame.erase(),
             _types: PhantomData,
@@ -220,6 +225,7 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
         // coroutine before it would look at them.
         let header = Header::shared(name, ptr::null_mut(), None);
         let yielder = Yielder {
+            _thread: PhantomData,
             header: header.clone(),
             _types: PhantomData,
         };
@@ -425,6 +431,9 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> fmt::Debug for Coroutine<I, Y, R, B> {
 /// The body receives it by value and may lend `&Yielder` to async functions
 /// it calls. It is neither `Send` nor `Sync`.
 pub struct Yielder<I, Y> {
+    /// Keeps it on its coroutine's thread; first, so that a `!Send` error
+    /// names it first.
+    _thread: ThreadBound,
     /// The coroutine's header, through which the suspension finds the
     /// values of the resume polling it.
     header: Shared,
