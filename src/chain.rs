@@ -258,7 +258,7 @@ pub(crate) fn with_current<T>(f: impl FnOnce(Option<&Header>) -> T) -> T {
 ///
 /// ```
 /// assert!(coro::running().is_none());
-/// let mut co = coro::Coroutine::<(), (), bool>::new(|_, ()| {
+/// let mut co = coro::Coroutine::new(|_: &coro::Yielder<(), ()>, ()| {
 ///     let me = coro::running().unwrap();
 ///     me.status() == coro::Status::Running
 /// });
@@ -290,7 +290,7 @@ pub fn running() -> Option<Handle> {
 ///
 /// ```
 /// assert!(!coro::is_yieldable());
-/// let mut co = coro::Coroutine::<(), (), bool>::new(|_, ()| coro::is_yieldable());
+/// let mut co = coro::Coroutine::new(|_: &coro::Yielder<(), ()>, ()| coro::is_yieldable());
 /// assert_eq!(co.resume(()).unwrap().returned(), Some(true));
 /// ```
 #[inline]

@@ -14,7 +14,7 @@ use std::panic::{self, AssertUnwindSafe};
 /// ```
 /// use coro::{Coroutine, Error};
 ///
-/// let mut co = Coroutine::<(), (), ()>::new(|_, ()| {});
+/// let mut co: Coroutine = Coroutine::new(|_, ()| {});
 /// co.resume(()).unwrap();
 /// let err = co.resume(()).unwrap_err();
 /// assert!(matches!(err, Error::Dead));
@@ -160,7 +160,7 @@ impl std::error::Error for Error {
 /// The message is taken when the panic is caught.
 ///
 /// ```
-/// let mut co = coro::Coroutine::<(), (), ()>::new(|_, ()| std::panic::panic_any(42_i32));
+/// let mut co: coro::Coroutine = coro::Coroutine::new(|_, ()| std::panic::panic_any(42_i32));
 /// # std::panic::set_hook(Box::new(|_| {}));
 /// match co.resume(()) {
 ///     Err(coro::Error::Panic(payload)) => {

@@ -24,7 +24,7 @@ use crate::thread_bound::ThreadBound;
 /// A handle stays on the thread of its coroutine:
 ///
 /// ```compile_fail
-/// let co = coro::Coroutine::<(), (), ()>::new(|_, ()| {});
+/// let co = coro::Coroutine::new(|y, ()| y.suspend(1));
 /// let handle = co.handle();
 /// std::thread::spawn(move || handle.status());
 /// ```

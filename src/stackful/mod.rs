@@ -60,7 +60,7 @@ pub use wait::wait;
 /// A coroutine stays on the thread that made it:
 ///
 /// ```compile_fail
-/// let co = coro::Coroutine::<(), (), ()>::new(|_, ()| {});
+/// let co = coro::Coroutine::new(|y, ()| y.suspend(1));
 /// std::thread::spawn(move || drop(co));
 /// ```
 ///
@@ -68,7 +68,7 @@ pub use wait::wait;
 /// mutably borrowed while it runs.
 ///
 /// ```compile_fail
-/// let mut co = coro::Coroutine::<(), (), ()>::new(|_, ()| {});
+/// let mut co = coro::Coroutine::new(|y, ()| y.suspend(1));
 /// let me = &mut co;
 /// co.resume(()).unwrap();
 /// me.resume(()).unwrap();
@@ -206,6 +206,33 @@ impl<'a, I: 'static, Y: 'static, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + '
     /// drop(co);
     /// assert_eq!(seen, [1, 5]);
     /// ```
+    ///
+    /// # The types
+    ///
+    /// `I`, `Y` and `R` come from the body: `I` from its second parameter
+    /// (a pattern like `()` or an annotation like `n: u32`), `Y` from what
+    /// it suspends with, `R` from what it returns, so a body that suspends
+    /// needs no annotation. A body that never suspends with its yielder
+    /// says nothing of `Y` (error E0282, "type annotations needed for
+    /// `&Yielder<(), _>`"): name it on the yielder parameter, which is
+    /// the shortest way and keeps the body free to borrow,
+    ///
+    /// ```
+    /// use coro::{Coroutine, Yielder};
+    ///
+    /// let name = String::from("Ana");
+    /// let mut greet = Coroutine::new(|_: &Yielder<(), ()>, ()| format!("hi {name}"));
+    /// assert_eq!(greet.resume(()).unwrap().returned().as_deref(), Some("hi Ana"));
+    /// ```
+    ///
+    /// or, for a body that borrows nothing, on the variable, where every
+    /// type not written defaults to `()` (`let co: Coroutine =
+    /// Coroutine::new(|_, ()| {})`), or with a turbofish
+    /// (`Coroutine::<(), (), String>::new(..)`). Both also fix the fourth
+    /// type parameter to its `'static` default, so that a body that borrows
+    /// fails with E0597 or E0373 ("closure may outlive the current
+    /// function"); add `_` for it (`Coroutine::<(), (), String, _>::new`)
+    /// to let it borrow.
     ///
     /// # Panics
     /// If no stack can be mapped (see [`Error::StackAllocation`]);
@@ -491,7 +518,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     ///
     /// let log = Rc::new(RefCell::new(Vec::new()));
     /// let log2 = log.clone();
-    /// let mut co = coro::Coroutine::<(), (), ()>::new(move |y, ()| {
+    /// let mut co = coro::Coroutine::new(move |y, ()| {
     ///     let _a = Noisy("a", log2.clone());
     ///     let _b = Noisy("b", log2);
     ///     y.suspend(());
@@ -797,7 +824,12 @@ fn closing(header: &Header) -> ! {
 /// The body's way to suspend its coroutine (Lua's `coroutine.yield`).
 ///
 /// The body receives `&Yielder` as its first argument and may lend it to any
-/// function it calls, however deep. It cannot leave the coroutine's stack: it
+/// function it calls, however deep. A borrow is all it needs: the body and
+/// everything it calls run on the coroutine's own stack, below the frame
+/// that owns the yielder, so the borrow is alive wherever the body is. (A
+/// stackless body gets its [`stackless::Yielder`](crate::stackless::Yielder)
+/// by value instead: an `async` block must own what it keeps across an
+/// `.await`.) It cannot leave the coroutine's stack: it
 /// is neither `Send`, `Sync`, `Clone` nor `'static`.
 ///
 /// ```compile_fail

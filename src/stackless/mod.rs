@@ -133,6 +133,29 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
     /// assert_eq!(words.into_iter().collect::<Vec<_>>(), ["to", "be", "or", "not"]);
     /// ```
     ///
+    /// # The types
+    ///
+    /// As in the stackful [`Coroutine::new`](crate::Coroutine::new), `I`,
+    /// `Y` and `R` come from the body: a body that suspends needs no
+    /// annotation.
+    ///
+    /// ```
+    /// let mut co = coro::stackless::Coroutine::new(|y, ()| async move {
+    ///     y.suspend(1u32).await;
+    ///     "done"
+    /// });
+    /// assert_eq!(co.resume(()).unwrap().yielded(), Some(1));
+    /// ```
+    ///
+    /// One that never suspends, or only through an async callee, says
+    /// nothing of `Y` (error E0282, "type annotations needed for
+    /// `Yielder<(), _>`"): name it on the yielder parameter,
+    /// `|y: Yielder<I, Y>, input| async move { .. }`, as most examples here
+    /// do, which keeps the body free to borrow. A turbofish,
+    /// `Coroutine::<I, Y, R>::new`, works for a body that borrows nothing,
+    /// but also fixes the fourth type parameter to its `'static` default:
+    /// add `_` for it (`Coroutine::<I, Y, R, _>::new`) if the body borrows.
+    ///
     /// Costs two allocations: the shared header and the frame. The body's
     /// type is erased (each resume makes one virtual call into the frame),
     /// so that every coroutine of the same `I`, `Y` and `R` has the same
@@ -429,7 +452,11 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> fmt::Debug for Coroutine<I, Y, R, B> {
 /// `yielder.suspend(value).await`.
 ///
 /// The body receives it by value and may lend `&Yielder` to async functions
-/// it calls. It is neither `Send` nor `Sync`.
+/// it calls. By value, unlike the stackful body's `&Yielder`: the body
+/// returns an `async` block, which runs after the closure has returned, at
+/// each resume, and must own whatever it uses across its `.await`s (a
+/// borrow of the closure's argument would end when the closure returns).
+/// It is neither `Send` nor `Sync`.
 pub struct Yielder<I, Y> {
     /// Keeps it on its coroutine's thread; first, so that a `!Send` error
     /// names it first.
