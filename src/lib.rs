@@ -362,8 +362,9 @@
 //! # Threads
 //!
 //! Coroutines stay on the thread that created them (`Coroutine`, `Yielder`
-//! and [`Handle`] are neither `Send` nor `Sync`); every thread has its own
-//! chain of active coroutines.
+//! and [`Handle`] of both backends are neither `Send` nor `Sync`: the
+//! compile error for sending one names [`StaysOnThread`] first); every
+//! thread has its own chain of active coroutines.
 //!
 //! **Thread-locals and thread exit.** A coroutine kept in a thread-local is
 //! closed by that thread-local's destructor when the thread exits, and the
