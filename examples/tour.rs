@@ -88,7 +88,7 @@ fn generators() {
     println!();
 
     let text = source.as_str();
-    let stackless_tokens = stackless::Coroutine::new(|yielder: Yielder<(), &str>, ()| async move {
+    let stackless_tokens = stackless::Coroutine::new(|yielder, ()| async move {
         for token in text.split_whitespace() {
             yielder.suspend(token).await;
         }
@@ -106,6 +106,21 @@ fn generators() {
     });
     let first: Vec<u64> = fibonacci.into_iter().take(12).collect();
     println!("    an endless generator, take(12): {first:?}");
+
+    let mut words = Coroutine::new(|yielder, ()| {
+        let mut long = 0;
+        for word in ["a", "generator", "returns", "too"] {
+            long += usize::from(word.len() > 3);
+            yielder.suspend(word);
+        }
+        long
+    })
+    .into_iter();
+    let all: Vec<&str> = words.by_ref().collect();
+    println!(
+        "    a generator that returns: {all:?}, then returned() = {:?}",
+        words.returned()
+    );
     println!("A generator may run forever: take what you need. Dropping the iterator");
     println!("closes the suspended coroutine (chapter 5).");
 }
@@ -139,6 +154,24 @@ fn values_both_ways() -> Result<(), Error> {
         println!("    resume({input:?}) -> {output:?}");
     }
     println!("Its type is Coroutine<Option<f64>, f64, String>: input, yield, return.");
+
+    println!("wrap() makes a coroutine a function that resumes it, as Lua's");
+    println!("coroutine.wrap does: call(input) gives Some(yielded), or None once the");
+    println!("body has returned, whose value it keeps; a panic in the body is re-raised.");
+    let mut averager = Coroutine::new(|yielder, mut x: f64| {
+        let (mut sum, mut count) = (0.0, 0.0);
+        while !x.is_nan() {
+            sum += x;
+            count += 1.0;
+            x = yielder.suspend(sum / count);
+        }
+        format!("{count} numbers")
+    })
+    .wrap();
+    for input in [10.0, 20.0, 60.0, f64::NAN] {
+        println!("    call({input}) -> {:?}", averager.call(input));
+    }
+    println!("    returned() -> {:?}", averager.returned());
     Ok(())
 }
 
@@ -250,7 +283,7 @@ fn errors() -> Result<(), Error> {
     println!("    the resumer carries on: another coroutine sums 1..=4 = {sum}");
 
     let caught = panic::catch_unwind(|| {
-        let broken = Coroutine::<(), i32, ()>::new(|yielder, ()| {
+        let broken = Coroutine::new(|yielder, ()| {
             yielder.suspend(1);
             panic!("the generator broke");
         });
@@ -346,7 +379,7 @@ fn node(left: Tree, right: Tree) -> Tree {
 fn walk(tree: &Tree, depth: usize) {
     match tree {
         Tree::Leaf(value) => {
-            coro::suspend::<(), (i32, usize)>((*value, depth))
+            let () = coro::suspend((*value, depth))
                 .expect("walk runs in a coroutine that yields (i32, usize)");
         }
         Tree::Node(left, right) => {
@@ -393,11 +426,11 @@ fn suspending_from_plain_code() -> Result<(), Error> {
     );
 
     println!("The free suspend checks at run time what the compiler cannot:");
-    let outside = coro::suspend::<(), i32>(1).unwrap_err();
+    let outside = coro::suspend::<i32, ()>(1).unwrap_err();
     println!("    on main's own stack: Err({outside:?})");
     println!("      \"{outside}\"");
     let mut wrong_types = Coroutine::<(), i32, (bool, Error)>::new(|_, ()| {
-        let err = coro::suspend::<(), &str>("not an i32").unwrap_err();
+        let err = coro::suspend::<&str, ()>("not an i32").unwrap_err();
         (coro::is_yieldable(), err)
     });
     if let Resumed::Return((yieldable, err)) = wrong_types.resume(())? {
@@ -458,7 +491,7 @@ extern "C" fn ask_resumer(a: *const c_void, b: *const c_void) -> c_int {
     // SAFETY: qsort passes pointers to two elements of the array it sorts,
     // and `sorting_through_c` gives it an array of `&'static str`.
     let (a, b) = unsafe { (*a.cast::<&'static str>(), *b.cast::<&'static str>()) };
-    match coro::suspend::<Ordering, (&'static str, &'static str)>((a, b)) {
+    match coro::suspend::<_, Ordering>((a, b)) {
         Ok(order) => order as c_int,
         // A panic cannot unwind out of an `extern "C"` function, and there is
         // nobody to ask: stop loudly.
@@ -570,8 +603,7 @@ extern "C" fn ask_resumer_carefully(a: *const c_void, b: *const c_void) -> c_int
     coro::foreign::callback(0, || {
         // SAFETY: as in `ask_resumer`.
         let (a, b) = unsafe { (*a.cast::<&'static str>(), *b.cast::<&'static str>()) };
-        coro::suspend::<Ordering, (&'static str, &'static str)>((a, b))
-            .map_or(0, |order| order as c_int)
+        coro::suspend::<_, Ordering>((a, b)).map_or(0, |order| order as c_int)
     })
 }
 
@@ -587,7 +619,7 @@ async fn countdown(yielder: &Yielder<(), String>, from: u32) {
 /// A plain (not async) function called from a stackless body: it cannot
 /// suspend, and the free `coro::suspend` says so.
 fn plain_helper() -> Result<(), Error> {
-    coro::suspend::<(), String>("from a plain fn".to_string())
+    coro::suspend("from a plain fn".to_string())
 }
 
 fn stackless() -> Result<(), Error> {
@@ -625,7 +657,7 @@ fn stackless() -> Result<(), Error> {
     println!("Err(AcrossBoundary): \"{message}\",");
     println!("Lua's words for the same rule.");
 
-    let squares: Vec<u64> = stackless::Coroutine::new(|y: Yielder<(), u64>, ()| async move {
+    let squares: Vec<u64> = stackless::Coroutine::new(|y, ()| async move {
         for n in 1..=5 {
             y.suspend(n * n).await;
         }
@@ -705,7 +737,7 @@ fn first_timing() -> Result<(), Error> {
         black_box(add_one(black_box(i)));
     });
 
-    let mut plus_one = Coroutine::<u64, u64, ()>::new(|yielder, mut x| {
+    let mut plus_one = Coroutine::new(|yielder, mut x: u64| {
         loop {
             x = yielder.suspend(x + 1);
         }
@@ -720,12 +752,11 @@ fn first_timing() -> Result<(), Error> {
         black_box(once.resume(black_box(i)).is_ok());
     });
 
-    let mut plus_one_stackless =
-        stackless::Coroutine::new(|yielder: Yielder<u64, u64>, mut x| async move {
-            loop {
-                x = yielder.suspend(x + 1).await;
-            }
-        });
+    let mut plus_one_stackless = stackless::Coroutine::new(|yielder, mut x: u64| async move {
+        loop {
+            x = yielder.suspend(x + 1).await;
+        }
+    });
     let round_trip_stackless = time_per_op(runs * 2_000_000, |i| {
         black_box(plus_one_stackless.resume(black_box(i)).is_ok());
     });

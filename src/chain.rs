@@ -258,7 +258,7 @@ pub(crate) fn with_current<T>(f: impl FnOnce(Option<&Header>) -> T) -> T {
 ///
 /// ```
 /// assert!(coro::running().is_none());
-/// let mut co = coro::Coroutine::<(), (), bool>::new(|_, ()| {
+/// let mut co = coro::Coroutine::new(|_: &coro::Yielder<(), ()>, ()| {
 ///     let me = coro::running().unwrap();
 ///     me.status() == coro::Status::Running
 /// });
@@ -276,7 +276,7 @@ pub fn running() -> Option<Handle> {
         // `Shared` (see `enter`), from `Rc::into_raw`, and its allocation is
         // alive while the coroutine runs; we add the strong count that the
         // new `Rc` will own.
-        Some(Handle(unsafe {
+        Some(Handle::new(unsafe {
             Rc::increment_strong_count(header);
             Rc::from_raw(header)
         }))
@@ -290,7 +290,7 @@ pub fn running() -> Option<Handle> {
 ///
 /// ```
 /// assert!(!coro::is_yieldable());
-/// let mut co = coro::Coroutine::<(), (), bool>::new(|_, ()| coro::is_yieldable());
+/// let mut co = coro::Coroutine::new(|_: &coro::Yielder<(), ()>, ()| coro::is_yieldable());
 /// assert_eq!(co.resume(()).unwrap().returned(), Some(true));
 /// ```
 #[inline]
@@ -310,7 +310,7 @@ pub fn is_yieldable() -> bool {
 ///
 /// `value` is dropped.
 #[cfg(not(coro_stackful))]
-pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
+pub fn suspend<Y: 'static, I: 'static>(value: Y) -> Result<I, Error> {
     drop(value);
     with_current(|header| match header {
         None => Err(Error::OutsideCoroutine),

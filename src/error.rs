@@ -14,7 +14,7 @@ use std::panic::{self, AssertUnwindSafe};
 /// ```
 /// use coro::{Coroutine, Error};
 ///
-/// let mut co = Coroutine::<(), (), ()>::new(|_, ()| {});
+/// let mut co: Coroutine = Coroutine::new(|_, ()| {});
 /// co.resume(()).unwrap();
 /// let err = co.resume(()).unwrap_err();
 /// assert!(matches!(err, Error::Dead));
@@ -55,9 +55,15 @@ pub enum Error {
     /// Suspend it with its `Yielder` instead.
     UncheckedTypes,
     /// A stackless body awaited a future other than its own suspension (a
-    /// timer, a channel): only `resume` ever polls the frame, so nothing would
-    /// wake it. The coroutine is dead.
-    ForeignAwait,
+    /// timer, a channel) in a plain `resume`: only `resume` polls the frame,
+    /// with a waker that does nothing, so nothing would ever wake it. The
+    /// coroutine is dead. Such a body needs an executor: await its
+    /// `resume_async` (or the coroutine itself, or its stream), and it may
+    /// await any future.
+    ///
+    /// (Formerly `ForeignAwait`: `foreign` names C frames only, in
+    /// `coro::foreign`.)
+    NeedsExecutor,
     /// A stackless body awaited two of its suspensions at once (`join`): a
     /// coroutine suspends with one value at a time. The coroutine is dead.
     SuspendClash,
@@ -103,8 +109,8 @@ impl fmt::Display for Error {
                 "attempt to yield with the free suspend in a borrowing coroutine, whose types \
                  cannot be checked: suspend it with its Yielder",
             ),
-            Error::ForeignAwait => f.write_str(
-                "attempt to await a foreign future in a stackless coroutine: only its own suspensions can be awaited",
+            Error::NeedsExecutor => f.write_str(
+                "attempt to await another future in a stackless coroutine that no executor polls: await its resume_async instead",
             ),
             Error::SuspendClash => f.write_str(
                 "attempt to await two suspensions at once in a stackless coroutine",
@@ -154,7 +160,7 @@ impl std::error::Error for Error {
 /// The message is taken when the panic is caught.
 ///
 /// ```
-/// let mut co = coro::Coroutine::<(), (), ()>::new(|_, ()| std::panic::panic_any(42_i32));
+/// let mut co: coro::Coroutine = coro::Coroutine::new(|_, ()| std::panic::panic_any(42_i32));
 /// # std::panic::set_hook(Box::new(|_| {}));
 /// match co.resume(()) {
 ///     Err(coro::Error::Panic(payload)) => {

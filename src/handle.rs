@@ -6,10 +6,12 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
 use std::rc::Rc;
 
 use crate::Status;
 use crate::header::Header;
+use crate::thread_bound::ThreadBound;
 
 /// Observes a coroutine without owning it: its status, id and name.
 ///
@@ -22,34 +24,55 @@ use crate::header::Header;
 /// A handle stays on the thread of its coroutine:
 ///
 /// ```compile_fail
-/// let co = coro::Coroutine::<(), (), ()>::new(|_, ()| {});
+/// let co = coro::Coroutine::new(|y, ()| y.suspend(1));
 /// let handle = co.handle();
 /// std::thread::spawn(move || handle.status());
 /// ```
 #[derive(Clone)]
-pub struct Handle(pub(crate) Rc<Header>);
+pub struct Handle {
+    /// Keeps it on its coroutine's thread; first, so that a `!Send` error
+    /// names it first.
+    _thread: ThreadBound,
+    /// The coroutine's header, shared without atomics.
+    header: HeaderRc,
+}
+
+/// A handle's `Rc` of its header. A struct of its own, so that a `!Send`
+/// error names the handle's [`ThreadBound`] before this `Rc`.
+#[derive(Clone)]
+struct HeaderRc(Rc<Header>);
 
 impl Handle {
+    /// A handle owning one count of `header`.
+    pub(crate) fn new(header: Rc<Header>) -> Handle {
+        Handle {
+            _thread: PhantomData,
+            header: HeaderRc(header),
+        }
+    }
+
     /// The coroutine's current state.
     #[inline]
     pub fn status(&self) -> Status {
-        self.0.status()
+        self.header.0.status()
     }
 
     /// A number that identifies the coroutine in this process; never reused.
     pub fn id(&self) -> u64 {
-        self.0.id
+        self.header.0.id
     }
 
-    /// The name given with [`Builder::name`](crate::Builder::name), if any.
+    /// The name given with the stackful [`Builder::name`](crate::Builder::name)
+    /// or the stackless [`stackless::Builder::name`](crate::stackless::Builder::name),
+    /// if any.
     pub fn name(&self) -> Option<&str> {
-        self.0.name()
+        self.header.0.name()
     }
 }
 
 impl PartialEq for Handle {
     fn eq(&self, other: &Handle) -> bool {
-        self.0.id == other.0.id
+        self.header.0.id == other.header.0.id
     }
 }
 
@@ -57,17 +80,17 @@ impl Eq for Handle {}
 
 impl Hash for Handle {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.id.hash(state);
+        self.header.0.id.hash(state);
     }
 }
 
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("Handle");
-        s.field("id", &self.0.id);
-        if let Some(name) = self.0.name() {
+        s.field("id", &self.header.0.id);
+        if let Some(name) = self.header.0.name() {
             s.field("name", &name);
         }
-        s.field("status", &self.0.status()).finish()
+        s.field("status", &self.header.0.status()).finish()
     }
 }

@@ -26,7 +26,7 @@
 //! # Two backends
 //!
 //! Both share one model — [`Status`], [`Error`], [`Handle`], [`running`],
-//! [`MAX_NESTING`], the [`Resume`] trait and [`IntoIter`] — and one
+//! [`MAX_NESTING`], the [`Resume`] trait, [`IntoIter`] and [`Wrap`] — and one
 //! conformance suite runs unchanged against both.
 //!
 //! | | stackful [`Coroutine`] | stackless [`stackless::Coroutine`] |
@@ -53,11 +53,11 @@
 //!
 //! | Lua 5.4 | coro |
 //! | --- | --- |
-//! | `coroutine.create(f)` | [`Coroutine::new`]`(f)`, or [`Builder`] for a stack size or a name; [`Coroutine::borrowing`]`(f)` for inputs and yields that borrow ([Borrowing](#borrowing)) |
+//! | `coroutine.create(f)` | [`Coroutine::new`]`(f)`, or [`Builder`] for a stack size or a name ([`stackless::Builder`] for a stackless one's name); [`Coroutine::borrowing`]`(f)` for inputs and yields that borrow ([Borrowing](#borrowing)) |
 //! | `coroutine.resume(co, ...)` | [`co.resume(input)`](Coroutine::resume) → `Ok(`[`Resumed::Yield`]`)` / `Ok(`[`Resumed::Return`]`)` / `Err(`[`Error`]`)` |
 //! | `coroutine.yield(...)` | [`yielder.suspend(value)`](Yielder::suspend), or the free [`suspend`] from any depth |
 //! | `coroutine.status(co)` | [`co.status()`](Coroutine::status), [`Handle::status`] |
-//! | `coroutine.wrap(f)` | [`Coroutine::new`]`(f).into_iter()`: a panic is re-raised in the caller |
+//! | `coroutine.wrap(f)` | [`Coroutine::new`]`(f).`[`wrap()`](Coroutine::wrap): [`call(input)`](Wrap::call) resumes and gives what was yielded, raising a panic in the caller; a generator that takes `()` is also an iterator, [`into_iter()`](IntoIter), and both keep the return value |
 //! | `coroutine.close(co)` | [`co.close()`](Coroutine::close), and `Drop` |
 //! | `coroutine.running()` | [`running()`]: `None` on a thread's own stack |
 //! | `coroutine.isyieldable()` | [`is_yieldable()`] |
@@ -118,7 +118,7 @@
 //! coroutine through the thread, not through its types, and checks those
 //! by `TypeId`. A `TypeId` ignores lifetimes: `&'a str` and `&'static str`
 //! have the same one, so in a coroutine whose input is `&'a str` a
-//! `suspend::<&'static str, _>` that passed the check would hand a borrow
+//! `suspend::<_, &'static str>` that passed the check would hand a borrow
 //! of `'a` out as one that lasts for ever. Nothing at run time can tell
 //! whether a type borrows (lifetimes are gone by then), so the constructor
 //! decides: [`Coroutine::new`] keeps its input and yield types `'static`
@@ -362,8 +362,9 @@
 //! # Threads
 //!
 //! Coroutines stay on the thread that created them (`Coroutine`, `Yielder`
-//! and [`Handle`] are neither `Send` nor `Sync`); every thread has its own
-//! chain of active coroutines.
+//! and [`Handle`] of both backends are neither `Send` nor `Sync`: the
+//! compile error for sending one names [`StaysOnThread`] first); every
+//! thread has its own chain of active coroutines.
 //!
 //! **Thread-locals and thread exit.** A coroutine kept in a thread-local is
 //! closed by that thread-local's destructor when the thread exits, and the
@@ -470,6 +471,7 @@ mod stackful;
 #[cfg(feature = "stackless")]
 pub mod stackless;
 mod status;
+mod thread_bound;
 #[cfg(all(feature = "stackful", not(coro_stackful)))]
 mod unsupported;
 
@@ -483,7 +485,7 @@ pub use future::IntoStream;
 pub use future::wait;
 pub use future::{CoroutineFuture, ResumeFuture};
 pub use handle::Handle;
-pub use resume::{IntoIter, Resume, Resumed};
+pub use resume::{IntoIter, Resume, Resumed, Wrap};
 #[cfg(coro_stackful)]
 pub use stackful::foreign;
 #[cfg(coro_stackful)]
@@ -492,6 +494,7 @@ pub use stackful::{
     set_stack_pool_capacity, stack_pool_capacity, suspend, wait,
 };
 pub use status::Status;
+pub use thread_bound::StaysOnThread;
 #[cfg(all(feature = "stackful", not(coro_stackful)))]
 pub use unsupported::{Body, Builder, Coroutine, Yielder, foreign};
 

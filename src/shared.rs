@@ -65,7 +65,7 @@ impl Shared {
         // still owns its count; the new `Rc` owns the one added here.
         unsafe {
             Rc::increment_strong_count(self.as_ptr());
-            Handle(Rc::from_raw(self.as_ptr()))
+            Handle::new(Rc::from_raw(self.as_ptr()))
         }
     }
 }

@@ -9,7 +9,7 @@ use std::fmt;
 /// ```
 /// use coro::{Coroutine, Status};
 ///
-/// let mut co = Coroutine::<(), (), ()>::new(|yielder, ()| {
+/// let mut co = Coroutine::new(|yielder, ()| {
 ///     assert_eq!(coro::running().unwrap().status(), Status::Running);
 ///     yielder.suspend(());
 /// });

@@ -140,7 +140,7 @@ fn a_stackless_body_awaits_another_stackless_coroutine() {
             },
         );
         let first = inner.resume_async(1).await.unwrap();
-        // A plain resume of a coroutine that awaits a foreign future fails
+        // A plain resume of a coroutine that awaits another future fails
         // as it always does: its resumer's poll is no executor's.
         let mut plain =
             coro::stackless::Coroutine::new(|_: coro::stackless::Yielder<(), ()>, ()| async {
@@ -151,5 +151,5 @@ fn a_stackless_body_awaits_another_stackless_coroutine() {
     });
     let (first, second, refused) = run_local(outer.into_future()).unwrap();
     assert_eq!((first, second), (Resumed::Yield(2), Resumed::Return(10)));
-    assert!(matches!(refused, Error::ForeignAwait));
+    assert!(matches!(refused, Error::NeedsExecutor));
 }

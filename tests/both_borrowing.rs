@@ -387,7 +387,7 @@ mod stackful {
     fn stackful_free_suspend_in_a_borrowing_coroutine_is_refused() {
         let text = String::from(SOURCE);
         let mut co = Coroutine::borrowing(|y, ()| {
-            let refused = coro::suspend::<(), &'static str>("static");
+            let refused = coro::suspend::<&'static str, ()>("static");
             let Err(err) = refused else {
                 panic!("the free suspend went through")
             };
@@ -399,7 +399,7 @@ mod stackful {
             );
             // Even with the coroutine's own types spelled `'static`.
             assert!(matches!(
-                coro::suspend::<(), u32>(1),
+                coro::suspend::<u32, ()>(1),
                 Err(Error::UncheckedTypes)
             ));
             // It is still yieldable, through its yielder.
@@ -417,7 +417,7 @@ mod stackful {
     fn stackful_free_suspend_in_new_with_a_borrowing_body() {
         let words = vec![String::from("to"), String::from("be")];
         fn hand_out(word: &str) -> u32 {
-            coro::suspend::<u32, usize>(word.len()).unwrap()
+            coro::suspend::<usize, u32>(word.len()).unwrap()
         }
         let mut co = Coroutine::<u32, usize, u32, _>::new(|_, first| {
             let mut total = first;
@@ -425,7 +425,7 @@ mod stackful {
                 total += hand_out(word);
             }
             assert!(matches!(
-                coro::suspend::<u32, &str>("wrong"),
+                coro::suspend::<&str, u32>("wrong"),
                 Err(Error::TypeMismatch { .. })
             ));
             total
@@ -686,7 +686,7 @@ fn stackless_free_suspend_in_a_borrowing_coroutine_is_refused() {
     let text = text.as_str();
     let mut co = stackless::Coroutine::new(|y: Yielder<(), &str>, ()| async move {
         assert!(matches!(
-            coro::suspend::<(), &'static str>("static"),
+            coro::suspend::<&'static str, ()>("static"),
             Err(Error::AcrossBoundary)
         ));
         y.suspend(&text[4..10]).await;

@@ -11,7 +11,7 @@
 //! | values leaked out of a dead coroutine | `values_leaked_out_of_a_dead_coroutine_stay_whole`, `a_panic_payload_outlives_its_coroutine`; closures: conformance `generators::yielded_closure_outlives_its_coroutine`, `errors::dead_coroutine_leaves_closures_it_made_intact` |
 //! | a stackful `Yielder` kept past the body's end | a compile error: the `compile_fail` doctests of `coro::Yielder` (not `'static`, not `Send`) |
 //! | a stackless `Yielder` kept past the body's end, used by another coroutine | `a_dead_coroutines_yielder_used_by_another` (both kinds of thief), `a_suspended_coroutines_yielder_used_by_another` |
-//! | ... or on the thread's own stack | tests/stackless_foreign.rs `suspension_polled_by_hand_outside_any_coroutine_panics` (suspended and dead) |
+//! | ... or on the thread's own stack | tests/stackless_other_futures.rs `suspension_polled_by_hand_outside_any_coroutine_panics` (suspended and dead) |
 //! | a parked suspension kept outside the frame | tests/stackless_parked_outside.rs (looked at); `a_parked_suspension_dropped_from_outside_between_resumes` (dropped) |
 //! | cycles of resumes through shared cells | `a_cycle_of_resumes_is_refused`; a destructor reaching its own coroutine: `a_destructor_cannot_reach_its_own_coroutine` |
 //! | `mem::forget` of suspended coroutines and iterators, then thread exit | `forgotten_suspended_coroutines_at_thread_exit`, `many_threads_forget_coroutines_at_once` |
@@ -583,7 +583,7 @@ fn a_destructor_catches_its_refused_suspension() {
         fn drop(&mut self) {
             self.1.push(poll_by_hand(&self.0, 9));
             self.1
-                .push(format!("free: {:?}", coro::suspend::<(), u8>(8)));
+                .push(format!("free: {:?}", coro::suspend::<u8, ()>(8)));
         }
     }
     let (log, tracker) = (Log::new(), Tracker::new());
@@ -629,7 +629,7 @@ fn a_destructor_catches_its_refused_suspension() {
                     Err(payload) => format!("panicked: {}", message(&*payload)),
                 });
                 self.1
-                    .push(format!("free: {:?}", coro::suspend::<(), u8>(8)));
+                    .push(format!("free: {:?}", coro::suspend::<u8, ()>(8)));
             }
         }
         let (log, tracker) = (Log::new(), Tracker::new());
@@ -726,7 +726,7 @@ fn the_free_suspend_from_a_panic_hook_is_refused() {
             println!(
                 "hook for {said:?}: yieldable={} suspend={:?}",
                 coro::is_yieldable(),
-                coro::suspend::<(), u8>(1)
+                coro::suspend::<u8, ()>(1)
             );
         }));
         let mut co = stackless::Coroutine::<(), u8, ()>::new(|y, ()| async move {
@@ -849,7 +849,7 @@ struct TryOnDrop(&'static str, Log);
 #[cfg(coro_stackful)]
 impl Drop for TryOnDrop {
     fn drop(&mut self) {
-        let said = coro::suspend::<(), Option<TryOnDrop>>(None);
+        let said = coro::suspend::<Option<TryOnDrop>, ()>(None);
         let running = coro::running().map(|me| me.status());
         self.1
             .push(format!("{}: {said:?}, running {running:?}", self.0));
@@ -906,10 +906,10 @@ struct DriveAtDrop(Log);
 impl Drop for DriveAtDrop {
     fn drop(&mut self) {
         self.0
-            .push(format!("closing: {:?}", coro::suspend::<(), u32>(1)));
+            .push(format!("closing: {:?}", coro::suspend::<u32, ()>(1)));
         let mut inner = coro::Coroutine::<(), u8, String>::new(|_, ()| {
-            let wrong = coro::suspend::<(), u32>(2);
-            let right = coro::suspend::<(), u8>(3);
+            let wrong = coro::suspend::<u32, ()>(2);
+            let right = coro::suspend::<u8, ()>(3);
             let wrong = matches!(wrong, Err(Error::TypeMismatch { .. }));
             format!("mismatch {wrong}, then {right:?}")
         });
@@ -963,7 +963,7 @@ thread_local! {
 // A body leaks its `Yielder` (safe `Box::leak`) to make a suspension that
 // lives outside its frame, in a thread-local, and parks on it; between two
 // resumes the code outside drops that suspension. The next resume has
-// nobody to hand its input to: it fails with `ForeignAwait`, the coroutine
+// nobody to hand its input to: it fails with `NeedsExecutor`, the coroutine
 // is dead, and its input and locals are dropped once.
 #[test]
 fn a_parked_suspension_dropped_from_outside_between_resumes() {
@@ -992,7 +992,7 @@ fn a_parked_suspension_dropped_from_outside_between_resumes() {
     KEPT.with(|kept| kept.borrow_mut().take());
     assert!(matches!(
         co.resume(tracker.make()),
-        Err(Error::ForeignAwait)
+        Err(Error::NeedsExecutor)
     ));
     assert_eq!(co.status(), Status::Dead);
     tracker.assert_all_dropped_once();

@@ -304,7 +304,7 @@ fn two_hundredth_level_runs_in_a_mixed_chain() {
 /// Plain code that tries to suspend with the types of the stackful
 /// coroutine outside.
 fn try_to_suspend_the_outer_one() -> Result<(), Error> {
-    coro::suspend::<(), u32>(99)
+    coro::suspend::<u32, ()>(99)
 }
 
 // A stackless body nested inside a stackful coroutine calls the free
@@ -319,7 +319,7 @@ fn free_suspend_in_a_stackless_body_never_suspends_the_stackful_outside() {
         let l2 = l.clone();
         let mut inner =
             stackless::Coroutine::new(move |y: stackless::Yielder<(), u8>, ()| async move {
-                let direct = coro::suspend::<(), u32>(98);
+                let direct = coro::suspend::<u32, ()>(98);
                 let nested = try_to_suspend_the_outer_one();
                 l2.borrow_mut()
                     .push(format!("inner: yieldable {}", coro::is_yieldable()));

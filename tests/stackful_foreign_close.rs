@@ -18,7 +18,7 @@ extern "C" fn ask(a: *const c_void, b: *const c_void) -> c_int {
     coro::foreign::callback(0, || {
         // SAFETY: qsort passes pointers to two elements of our `i32` array.
         let pair = unsafe { (*a.cast::<i32>(), *b.cast::<i32>()) };
-        coro::suspend::<Ordering, (i32, i32)>(pair).unwrap() as c_int
+        coro::suspend::<(i32, i32), Ordering>(pair).unwrap() as c_int
     })
 }
 
@@ -26,7 +26,7 @@ extern "C" fn ask(a: *const c_void, b: *const c_void) -> c_int {
 extern "C" fn ask_bare(a: *const c_void, b: *const c_void) -> c_int {
     // SAFETY: as above.
     let pair = unsafe { (*a.cast::<i32>(), *b.cast::<i32>()) };
-    coro::suspend::<Ordering, (i32, i32)>(pair).unwrap() as c_int
+    coro::suspend::<(i32, i32), Ordering>(pair).unwrap() as c_int
 }
 
 /// A comparator that panics on its third call.

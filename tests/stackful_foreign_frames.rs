@@ -34,7 +34,7 @@ extern "C" fn ask_resumer(a: *const c_void, b: *const c_void) -> c_int {
         COMPARATOR_FAILED.with(|f| f.set(true));
         return 0;
     }
-    match coro::suspend::<c_int, Question>((a, b)) {
+    match coro::suspend::<Question, c_int>((a, b)) {
         Ok(answer) => answer,
         Err(_) => {
             COMPARATOR_FAILED.with(|f| f.set(true));

@@ -93,6 +93,25 @@ fn free_suspend_and_yielder_mix() {
     assert_eq!(co.resume(40).unwrap(), Resumed::Return(1040));
 }
 
+// The free suspend's type parameters come in the order of use, `<Y, I>`:
+// the value goes out, the input comes back. `Y` is inferred from the
+// argument and `I` from the use of the result; a turbofish names the yield
+// type first.
+#[test]
+fn free_suspend_takes_yield_then_input() {
+    let mut co = Coroutine::new(|_: &Yielder<bool, &'static str>, first: bool| {
+        let second = coro::suspend::<&'static str, bool>("ready?").unwrap();
+        let third: bool = coro::suspend("sure?").unwrap();
+        [first, second, third]
+    });
+    assert_eq!(co.resume(true).unwrap(), Resumed::Yield("ready?"));
+    assert_eq!(co.resume(false).unwrap(), Resumed::Yield("sure?"));
+    assert_eq!(
+        co.resume(true).unwrap(),
+        Resumed::Return([true, false, true])
+    );
+}
+
 // Wrong types give `TypeMismatch` naming both sides; the value is dropped and
 // nothing else happens: the coroutine goes on and suspends normally after.
 #[test]
@@ -100,10 +119,10 @@ fn type_mismatch_leaves_the_coroutine_usable() {
     let tracker = Tracker::new();
     let t = tracker.clone();
     let mut co = Coroutine::new(move |y: &Yielder<u8, u16>, first: u8| {
-        let wrong_input = coro::suspend::<u32, u16>(7).unwrap_err();
-        let wrong_yield = coro::suspend::<u8, common::Tracked>(t.make()).unwrap_err();
+        let wrong_input = coro::suspend::<u16, u32>(7).unwrap_err();
+        let wrong_yield = coro::suspend::<common::Tracked, u8>(t.make()).unwrap_err();
         let next = y.suspend(u16::from(first) + 1);
-        let again = coro::suspend::<u8, u16>(u16::from(next) + 1).unwrap();
+        let again = coro::suspend::<u16, u8>(u16::from(next) + 1).unwrap();
         (wrong_input, wrong_yield, again)
     });
     assert_eq!(co.resume(1).unwrap().yielded(), Some(2));
@@ -138,7 +157,7 @@ fn type_mismatch_leaves_the_coroutine_usable() {
 fn swapped_types_are_a_mismatch() {
     let mut co = Coroutine::<i32, u32, bool>::new(|_, _| {
         matches!(
-            coro::suspend::<u32, i32>(1),
+            coro::suspend::<i32, u32>(1),
             Err(Error::TypeMismatch { .. })
         )
     });
@@ -151,12 +170,12 @@ fn swapped_types_are_a_mismatch() {
 fn suspends_the_innermost_coroutine() {
     let mut outer = Coroutine::new(|y: &Yielder<(), &'static str>, ()| {
         let mut inner = Coroutine::<(), &'static str, ()>::new(|_, ()| {
-            coro::suspend::<(), &'static str>("from inner").unwrap();
+            coro::suspend::<&'static str, ()>("from inner").unwrap();
         });
         let got = inner.resume(()).unwrap().yielded().unwrap();
         assert_eq!(inner.status(), Status::Suspended);
         y.suspend(got);
-        coro::suspend::<(), &'static str>("from outer").unwrap();
+        coro::suspend::<&'static str, ()>("from outer").unwrap();
         inner.resume(()).unwrap().is_return()
     });
     assert_eq!(outer.resume(()).unwrap(), Resumed::Yield("from inner"));

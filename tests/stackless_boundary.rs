@@ -31,7 +31,7 @@ struct Seen {
 
 /// Plain code: looks around and tries the free `suspend`.
 fn look_around(value: u32) -> Seen {
-    let err = coro::suspend::<(), u32>(value).expect_err("cannot suspend here");
+    let err = coro::suspend::<u32, ()>(value).expect_err("cannot suspend here");
     let running = coro::running();
     Seen {
         message: err.to_string(),
@@ -69,10 +69,10 @@ fn assert_boundary(seen: &Seen, me: &Handle) {
 #[test]
 fn free_suspend_in_the_body_is_across_the_boundary() {
     let mut co = Coroutine::new(|y: Yielder<(), u32>, ()| async move {
-        let first = coro::suspend::<(), u32>(1);
+        let first = coro::suspend::<u32, ()>(1);
         let yieldable_before = coro::is_yieldable();
         y.suspend(2).await;
-        let second = coro::suspend::<(), u32>(3);
+        let second = coro::suspend::<u32, ()>(3);
         let yieldable_after = coro::is_yieldable();
         (first, second, yieldable_before, yieldable_after)
     });
@@ -125,7 +125,7 @@ fn free_suspend_in_callees_and_closures() {
     let mut co = Coroutine::new(|y: Yielder<(), u32>, ()| async move {
         let in_callee = callee(&y).await;
         let in_closure: Vec<Result<(), Error>> =
-            (40..43).map(|n| coro::suspend::<(), u32>(n * 2)).collect();
+            (40..43).map(|n| coro::suspend::<u32, ()>(n * 2)).collect();
         y.suspend(44).await;
         (in_callee, in_closure)
     });
@@ -146,7 +146,7 @@ fn free_suspend_in_callees_and_closures() {
 #[test]
 fn boundary_is_reported_before_types() {
     let mut co = Coroutine::new(|_: Yielder<u8, u8>, _: u8| async move {
-        let wrong = coro::suspend::<String, Vec<u8>>(vec![1]);
+        let wrong = coro::suspend::<Vec<u8>, String>(vec![1]);
         let right = coro::suspend::<u8, u8>(1);
         (wrong, right)
     });
@@ -171,7 +171,7 @@ fn refused_value_is_dropped_once_on_the_spot() {
     let drops = Rc::new(Cell::new(0));
     let d = drops.clone();
     let mut co = Coroutine::new(move |y: Yielder<(), Counted>, ()| async move {
-        let refused = coro::suspend::<(), Counted>(Counted(d.clone()));
+        let refused = coro::suspend::<Counted, ()>(Counted(d.clone()));
         let dropped_by_then = d.get();
         y.suspend(Counted(d.clone())).await;
         (refused.is_err(), dropped_by_then)
@@ -193,7 +193,7 @@ fn refused_value_is_dropped_once_on_the_spot() {
 fn thread_stack_is_outside_before_between_and_after() {
     let check = || {
         assert!(matches!(
-            coro::suspend::<(), u32>(0),
+            coro::suspend::<u32, ()>(0),
             Err(Error::OutsideCoroutine)
         ));
         assert!(coro::running().is_none());

@@ -194,7 +194,7 @@ fn destructors_run_inside_the_closing_coroutine() {
             self.0.push(format!("yieldable {}", coro::is_yieldable()));
             // The free suspend is the stackful backend's.
             #[cfg(coro_stackful)]
-            match coro::suspend::<(), u32>(5) {
+            match coro::suspend::<u32, ()>(5) {
                 Err(err @ Error::AcrossBoundary) => self.0.push(err.to_string()),
                 other => self.0.push(format!("suspend gave {other:?}")),
             }
@@ -323,8 +323,8 @@ fn panicking_close_inside_a_stackful_coroutine_leaves_it_whole() {
     assert_eq!(log.entries(), ["last", "bomb", "first"]);
 }
 
-// When a destructor panics while a foreign await kills the frame, the resume
-// still reports the foreign await, and every other local is dropped.
+// When a destructor panics while awaiting another future kills the frame, the resume
+// still reports that it needs an executor, and every other local is dropped.
 #[test]
 fn panicking_destructor_when_a_foreign_await_kills_the_frame() {
     let log = Log::default();
@@ -337,7 +337,7 @@ fn panicking_destructor_when_a_foreign_await_kills_the_frame() {
         std::future::pending::<()>().await;
     });
     assert_eq!(co.resume(()).unwrap(), Resumed::Yield(1));
-    assert!(matches!(co.resume(()), Err(Error::ForeignAwait)));
+    assert!(matches!(co.resume(()), Err(Error::NeedsExecutor)));
     assert_eq!(log.entries(), ["last", "bomb", "first"]);
     assert_eq!(co.status(), Status::Dead);
 }

@@ -1,7 +1,7 @@
 //! Stackless coroutines under a real executor (tokio, current-thread): the
 //! body `.await`s any future (timers, channels) when an executor polls it,
 //! through `IntoFuture`, `resume_async` or `into_stream`, and keeps
-//! `Error::ForeignAwait` under the plain `resume`.
+//! `Error::NeedsExecutor` under the plain `resume`.
 
 mod common;
 
@@ -72,7 +72,7 @@ fn the_plain_resume_keeps_foreign_await_an_error() {
     let mut co = Coroutine::new(|_: Yielder<(), ()>, ()| async {
         tokio::task::yield_now().await;
     });
-    assert!(matches!(co.resume(()), Err(Error::ForeignAwait)));
+    assert!(matches!(co.resume(()), Err(Error::NeedsExecutor)));
     assert_eq!(co.status(), Status::Dead);
 }
 

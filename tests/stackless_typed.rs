@@ -179,7 +179,7 @@ fn a_foreign_await_kills_it() {
     let mut co = Coroutine::typed(|_: Yielder<(), ()>, ()| async move {
         std::future::pending::<()>().await;
     });
-    assert!(matches!(co.resume(()), Err(Error::ForeignAwait)));
+    assert!(matches!(co.resume(()), Err(Error::NeedsExecutor)));
     assert_eq!(co.status(), Status::Dead);
 }
 

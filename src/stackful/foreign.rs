@@ -43,7 +43,7 @@
 //!     coro::foreign::callback(0, || {
 //!         // SAFETY: qsort passes pointers to two elements of the array.
 //!         let pair = unsafe { (*a.cast::<i32>(), *b.cast::<i32>()) };
-//!         coro::suspend::<Ordering, (i32, i32)>(pair).unwrap() as c_int
+//!         coro::suspend::<_, Ordering>(pair).unwrap() as c_int
 //!     })
 //! }
 //!

@@ -29,7 +29,8 @@ pub use stack::{
 use crate::chain::{self, Switching};
 use crate::header::{Closing, DEAD, Header, SUSPENDED, SuspendTypes};
 use crate::shared::Shared;
-use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
+use crate::thread_bound::ThreadBound;
+use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status, Wrap};
 use stack::Stack;
 pub use wait::wait;
 
@@ -59,7 +60,7 @@ pub use wait::wait;
 /// A coroutine stays on the thread that made it:
 ///
 /// ```compile_fail
-/// let co = coro::Coroutine::<(), (), ()>::new(|_, ()| {});
+/// let co = coro::Coroutine::new(|y, ()| y.suspend(1));
 /// std::thread::spawn(move || drop(co));
 /// ```
 ///
@@ -67,7 +68,7 @@ pub use wait::wait;
 /// mutably borrowed while it runs.
 ///
 /// ```compile_fail
-/// let mut co = coro::Coroutine::<(), (), ()>::new(|_, ()| {});
+/// let mut co = coro::Coroutine::new(|y, ()| y.suspend(1));
 /// let me = &mut co;
 /// co.resume(()).unwrap();
 /// me.resume(()).unwrap();
@@ -78,6 +79,9 @@ pub use wait::wait;
 /// [`Body`] and [Borrowing](crate#borrowing)). Its default,
 /// `dyn Body<I, Y, R>`, is `'static`: `Coroutine<I, Y, R>` borrows nothing.
 pub struct Coroutine<I = (), Y = (), R = (), B: ?Sized + Body<I, Y, R> = dyn Body<I, Y, R>> {
+    /// Keeps it on its thread (its stack may hold anything, `Rc`s
+    /// included); first, so that a `!Send` error names it first.
+    _thread: ThreadBound,
     /// The stack, until the coroutine dies and gives it back to the pool.
     /// Declared before the header, so that a stack still held when the
     /// coroutine is dropped goes (and stops naming its owner to the overflow
@@ -86,20 +90,27 @@ pub struct Coroutine<I = (), Y = (), R = (), B: ?Sized + Body<I, Y, R> = dyn Bod
     /// Shared with handles; the thread's chain points at it while this
     /// coroutine runs.
     header: Shared,
-    /// The saved stack pointer while suspended (the trampoline frame before
-    /// the first resume).
-    sp: *mut u8,
-    /// Where the body waits on the stack until the first resume moves it:
-    /// a `Start`, which begins with the function that drops it.
-    body: *mut u8,
-    /// Takes `I`, produces `Y` and `R`. The header pointer already makes it `!Send`
-    /// and `!Sync`: its stack may hold anything, `Rc`s included.
+    /// The saved stack pointer, and where the body waits.
+    saved: Saved,
+    /// Takes `I`, produces `Y` and `R`.
     _types: PhantomData<fn(I) -> (Y, R)>,
     /// Owns the body, whose type is erased but for how long it may borrow:
     /// with `Drop` generic over `B`, the borrow checker requires everything
     /// the body borrows to be alive when the coroutine is dropped, which
     /// unwinds its stack and so runs the body's destructors.
     _body: PhantomData<Box<B>>,
+}
+
+/// A stackful coroutine's two addresses on its stack. A struct of their
+/// own, so that a `!Send` error names the coroutine's [`ThreadBound`]
+/// before these raw pointers (see `thread_bound`).
+struct Saved {
+    /// The saved stack pointer while suspended (the trampoline frame before
+    /// the first resume).
+    sp: *mut u8,
+    /// Where the body waits on the stack until the first resume moves it:
+    /// a `Start`, which begins with the function that drops it.
+    body: *mut u8,
 }
 
 /// The body of a stackful [`Coroutine`], as its fourth type parameter names
@@ -196,6 +207,33 @@ impl<'a, I: 'static, Y: 'static, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + '
     /// assert_eq!(seen, [1, 5]);
     /// ```
     ///
+    /// # The types
+    ///
+    /// `I`, `Y` and `R` come from the body: `I` from its second parameter
+    /// (a pattern like `()` or an annotation like `n: u32`), `Y` from what
+    /// it suspends with, `R` from what it returns, so a body that suspends
+    /// needs no annotation. A body that never suspends with its yielder
+    /// says nothing of `Y` (error E0282, "type annotations needed for
+    /// `&Yielder<(), _>`"): name it on the yielder parameter, which is
+    /// the shortest way and keeps the body free to borrow,
+    ///
+    /// ```
+    /// use coro::{Coroutine, Yielder};
+    ///
+    /// let name = String::from("Ana");
+    /// let mut greet = Coroutine::new(|_: &Yielder<(), ()>, ()| format!("hi {name}"));
+    /// assert_eq!(greet.resume(()).unwrap().returned().as_deref(), Some("hi Ana"));
+    /// ```
+    ///
+    /// or, for a body that borrows nothing, on the variable, where every
+    /// type not written defaults to `()` (`let co: Coroutine =
+    /// Coroutine::new(|_, ()| {})`), or with a turbofish
+    /// (`Coroutine::<(), (), String>::new(..)`). Both also fix the fourth
+    /// type parameter to its `'static` default, so that a body that borrows
+    /// fails with E0597 or E0373 ("closure may outlive the current
+    /// function"); add `_` for it (`Coroutine::<(), (), String, _>::new`)
+    /// to let it borrow.
+    ///
     /// # Panics
     /// If no stack can be mapped (see [`Error::StackAllocation`]);
     /// [`Builder::build`] returns that error instead.
@@ -282,10 +320,13 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
             arch::init_stack(data.cast(), entry::<F, I, Y, R>, data.cast())
         };
         Coroutine {
+            _thread: PhantomData,
             header,
             stack: Some(stack),
-            sp,
-            body: data.cast(),
+            saved: Saved {
+                sp,
+                body: data.cast(),
+            },
             _types: PhantomData,
             _body: PhantomData,
         }
@@ -333,7 +374,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             // completion.
             return unsafe { self.finished(value, entered) }.map(Resumed::Return);
         }
-        self.sp = sp;
+        self.saved.sp = sp;
         chain::leave_switched(&self.header, SUSPENDED, entered);
         // SAFETY: a suspending coroutine passes its value's word (see
         // `word`), and never reads the value again.
@@ -358,7 +399,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
         let leaving = self.asan_resume();
         // SAFETY: promised by the caller; `sp` is the coroutine's saved
         // continuation.
-        let switched = unsafe { arch::switch_in(word, flag, self.header.link(), self.sp) };
+        let switched = unsafe { arch::switch_in(word, flag, self.header.link(), self.saved.sp) };
         asan::resumed(leaving);
         switched
     }
@@ -384,7 +425,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             return (value, sp);
         }
         while !sp.is_null() && std::thread::panicking() {
-            self.sp = sp;
+            self.saved.sp = sp;
             // A refused wait (see `wait`) no longer waits.
             self.header.set_waiting(std::ptr::null_mut());
             // SAFETY: the coroutine is still entered, and suspended at a
@@ -477,7 +518,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     ///
     /// let log = Rc::new(RefCell::new(Vec::new()));
     /// let log2 = log.clone();
-    /// let mut co = coro::Coroutine::<(), (), ()>::new(move |y, ()| {
+    /// let mut co = coro::Coroutine::new(move |y, ()| {
     ///     let _a = Noisy("a", log2.clone());
     ///     let _b = Noisy("b", log2);
     ///     y.suspend(());
@@ -493,7 +534,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             return Ok(());
         }
         // SAFETY: the coroutine is suspended, so `sp` is its continuation.
-        if unsafe { arch::is_fresh(self.sp) } {
+        if unsafe { arch::is_fresh(self.saved.sp) } {
             return self.drop_unstarted();
         }
         // The unwind runs destructors on the coroutine's stack, maybe from a
@@ -505,7 +546,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
         let reserve = self
             .stack
             .as_ref()
-            .and_then(|stack| stack.open_reserve(self.sp));
+            .and_then(|stack| stack.open_reserve(self.saved.sp));
         let entered = chain::enter(&self.header, false)?.switching();
         self.header.set_resumed_panicking(std::thread::panicking());
         self.header.set_closing(Closing::Unwind);
@@ -525,7 +566,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             }
             // The body caught the unwind and suspended: drop what it yielded
             // and make that suspension panic, as suspending while closing must.
-            self.sp = sp;
+            self.saved.sp = sp;
             self.header.set_closing(Closing::Refuse);
             // SAFETY: as in `resume`: the coroutine handed over its value.
             let yielded = unsafe { word::read::<Y>(value) };
@@ -583,8 +624,8 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
         // function; it is dropped once, as the coroutine is dead when this
         // returns.
         let dropped = PanicPayload::catch(|| unsafe {
-            let drop_body = self.body.cast::<unsafe fn(*mut u8)>().read();
-            drop_body(self.body)
+            let drop_body = self.saved.body.cast::<unsafe fn(*mut u8)>().read();
+            drop_body(self.saved.body)
         });
         if let Some(stack) = stack {
             stack::give(stack);
@@ -597,6 +638,28 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     /// A handle that observes this coroutine without owning it.
     pub fn handle(&self) -> Handle {
         self.header.handle()
+    }
+
+    /// The coroutine as a function that resumes it (Lua's
+    /// `coroutine.wrap` with arguments): each [`Wrap::call`] resumes it with
+    /// its input and gives what it suspended with, raising its panics in
+    /// the caller. See [`Wrap`]; a generator that takes `()` is also an
+    /// iterator ([`IntoIter`]).
+    ///
+    /// ```
+    /// let mut echo = coro::Coroutine::new(|y, mut word: &'static str| {
+    ///     while word != "bye" {
+    ///         word = y.suspend(word.len());
+    ///     }
+    /// })
+    /// .wrap();
+    /// assert_eq!(echo.call("hello"), Some(5));
+    /// assert_eq!(echo.call("hi"), Some(2));
+    /// assert_eq!(echo.call("bye"), None);
+    /// assert_eq!(echo.returned(), Some(&()));
+    /// ```
+    pub fn wrap(self) -> Wrap<Self, I> {
+        Wrap::new(self)
     }
 }
 
@@ -677,8 +740,8 @@ where
     // never-started coroutines without switching).
     let input = unsafe { word::read::<I>(input) };
     let yielder = Yielder {
-        header,
-        link,
+        _thread: PhantomData,
+        at: At { header, link },
         _types: PhantomData,
     };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -761,7 +824,12 @@ fn closing(header: &Header) -> ! {
 /// The body's way to suspend its coroutine (Lua's `coroutine.yield`).
 ///
 /// The body receives `&Yielder` as its first argument and may lend it to any
-/// function it calls, however deep. It cannot leave the coroutine's stack: it
+/// function it calls, however deep. A borrow is all it needs: the body and
+/// everything it calls run on the coroutine's own stack, below the frame
+/// that owns the yielder, so the borrow is alive wherever the body is. (A
+/// stackless body gets its [`stackless::Yielder`](crate::stackless::Yielder)
+/// by value instead: an `async` block must own what it keeps across an
+/// `.await`.) It cannot leave the coroutine's stack: it
 /// is neither `Send`, `Sync`, `Clone` nor `'static`.
 ///
 /// ```compile_fail
@@ -787,12 +855,23 @@ fn closing(header: &Header) -> ! {
 /// co.resume(()).unwrap();
 /// ```
 pub struct Yielder<I, Y> {
+    /// Keeps it on its coroutine's thread; first, so that a `!Send` error
+    /// names it first.
+    _thread: ThreadBound,
+    /// Where its coroutine is.
+    at: At,
+    /// Takes `Y`, gives `I`.
+    _types: PhantomData<fn(Y) -> I>,
+}
+
+/// Where a [`Yielder`]'s coroutine is. A struct of its own, so that a
+/// `!Send` error names the yielder's [`ThreadBound`] before these raw
+/// pointers.
+struct At {
     /// The coroutine's header: alive as long as the body runs.
     header: *const Header,
     /// The coroutine's link (see `Header::link`), kept here to save a load.
     link: *mut usize,
-    /// Takes `Y`, gives `I`; the raw pointer keeps it `!Send` and `!Sync`.
-    _types: PhantomData<fn(Y) -> I>,
 }
 
 impl<I, Y> Yielder<I, Y> {
@@ -812,7 +891,7 @@ impl<I, Y> Yielder<I, Y> {
         // SAFETY: a `Yielder` is only reachable from its own body, which runs
         // only on its own stack, while its coroutine is running; its types
         // are `I` and `Y`.
-        unsafe { suspend_running(self.header, self.link, value) }
+        unsafe { suspend_running(self.at.header, self.at.link, value) }
     }
 }
 
@@ -826,6 +905,16 @@ impl<I, Y> fmt::Debug for Yielder<I, Y> {
 /// (Lua's global `coroutine.yield`), without a [`Yielder`].
 ///
 /// `Y` and `I` must be the yield and input types of the running coroutine.
+/// They come in the order of use — the value goes out, the input comes
+/// back — so `Y` is inferred from `value`, and `I` from what the result is
+/// used as: `let n: u32 = coro::suspend(word)?` needs no turbofish, and one,
+/// where the result is not used, reads `suspend::<Y, I>`:
+/// `coro::suspend::<&str, ()>("done")`.
+///
+/// The running coroutine is found through the thread, not through these
+/// types, so they are checked when the call runs, by `TypeId`: a wrong `Y`
+/// or `I` is [`Error::TypeMismatch`], not a compile error. (A value that
+/// does not match an explicit `Y` is one, as for any function.)
 ///
 /// # Errors
 /// - [`Error::OutsideCoroutine`] on a thread's own stack;
@@ -845,23 +934,32 @@ impl<I, Y> fmt::Debug for Yielder<I, Y> {
 ///
 /// ```compile_fail,E0521
 /// fn hand_out(word: &str) {
-///     let _ = coro::suspend::<(), &str>(word); // error: `word` must be `'static`
+///     let _: Result<(), _> = coro::suspend(word); // error: `word` must be `'static`
 /// }
 /// ```
 ///
 /// ```
 /// fn produce(n: u32) {
-///     // No yielder in sight: plain code, called from the body.
-///     coro::suspend::<(), u32>(n * 10).unwrap();
+///     // No yielder in sight: plain code, called from the body. `Y` is
+///     // `u32`, from the argument; `I` is `()`, from the pattern.
+///     let () = coro::suspend(n * 10).unwrap();
 /// }
 ///
 /// let squares: Vec<u32> = coro::Coroutine::new(|_, ()| (1..=3).for_each(produce))
 ///     .into_iter()
 ///     .collect();
 /// assert_eq!(squares, [10, 20, 30]);
-/// assert!(matches!(coro::suspend::<(), u32>(1), Err(coro::Error::OutsideCoroutine)));
+/// assert!(matches!(coro::suspend::<u32, ()>(1), Err(coro::Error::OutsideCoroutine)));
+///
+/// // The types are checked at run time: this coroutine yields `u32`s.
+/// let mut co: coro::Coroutine<(), u32, _> =
+///     coro::Coroutine::new(|_, ()| coro::suspend::<&str, ()>("text"));
+/// assert!(matches!(
+///     co.resume(()).unwrap().returned(),
+///     Some(Err(coro::Error::TypeMismatch { .. }))
+/// ));
 /// ```
-pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
+pub fn suspend<Y: 'static, I: 'static>(value: Y) -> Result<I, Error> {
     let (header, link) = chain::with_current(|header| {
         let header = header.ok_or(Error::OutsideCoroutine)?;
         if header.stack_top().is_null() || !header.can_suspend() {
@@ -881,7 +979,13 @@ pub fn suspend<I: 'static, Y: 'static>(value: Y) -> Result<I, Error> {
     Ok(unsafe { suspend_running(header, link, value) })
 }
 
-/// Configures a stackful coroutine before it is created.
+/// Configures a stackful coroutine before it is created: its stack size
+/// and its name.
+///
+/// Stackful only, although it sits at the crate's root with the stackful
+/// [`Coroutine`]: a stackless coroutine is named with
+/// [`stackless::Builder`](crate::stackless::Builder), which has no stack
+/// size to set.
 ///
 /// ```
 /// let mut co = coro::Builder::new()

@@ -92,7 +92,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             // SAFETY: a finishing coroutine passes the address of its completion.
             return Poll::Ready(unsafe { self.finished(value, entered) }.map(Resumed::Return));
         }
-        self.sp = sp;
+        self.saved.sp = sp;
         if self.header.waiting() == WAITED {
             self.header.set_waiting(ptr::null_mut());
             chain::leave_switched(&self.header, WAITING, entered);

@@ -42,8 +42,9 @@ pub enum Ending<I, R> {
     Return(R),
     /// It panicked, with this payload.
     Panic(Box<dyn Any + Send>),
-    /// It waited on a future other than its own suspension.
-    Foreign,
+    /// It waited on a future other than its own suspension: pending, and
+    /// nothing parked.
+    Pending,
     /// Two of its suspensions tried to park in one poll.
     Clash,
     /// It had started, but the suspension it was parked at is gone (dropped
@@ -69,7 +70,7 @@ pub trait Body<I, Y, R> {
     fn resume(self: Pin<&mut Self>, header: &Header, input: I) -> Step<I, Y, R>;
 
     /// As `resume`, for an executor's poll: polls with `cx`, and with no
-    /// input goes on with a body that waits on a foreign future (see
+    /// input goes on with a body that waits on another future (see
     /// `stackless::poll`).
     #[doc(hidden)]
     fn poll_resume(
@@ -123,7 +124,7 @@ fn outcome<I, Y, R>(header: &Header, polled: std::thread::Result<Poll<R>>) -> St
         Ok(Poll::Pending) => match exchange::take::<I, Y>(header) {
             Parked::Value(value) => Step::Yield(value),
             Parked::Clash => Step::Ended(Ending::Clash),
-            Parked::Nothing => Step::Ended(Ending::Foreign),
+            Parked::Nothing => Step::Ended(Ending::Pending),
         },
         Ok(Poll::Ready(value)) => Step::Ended(Ending::Return(value)),
         Err(payload) => Step::Ended(Ending::Panic(payload)),

@@ -59,7 +59,8 @@ use std::ptr;
 use crate::chain::{self, Entered};
 use crate::header::{Closing, Header};
 use crate::shared::Shared;
-use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status};
+use crate::thread_bound::ThreadBound;
+use crate::{Error, Handle, IntoIter, PanicPayload, Resume, Resumed, Status, Wrap};
 pub use exchange::Suspend;
 pub use frame::Body;
 use frame::{Ending, Frame, Stage, Step};
@@ -97,12 +98,14 @@ use frame::{Ending, Frame, Stage, Step};
 /// std::thread::spawn(move || drop(co));
 /// ```
 pub struct Coroutine<I = (), Y = (), R = (), B: ?Sized + Body<I, Y, R> = dyn Body<I, Y, R>> {
+    /// Keeps it on its thread (its frame may hold anything, `Rc`s
+    /// included); first, so that a `!Send` error names it first.
+    _thread: ThreadBound,
     /// Shared with handles and the body's `Yielder`.
     header: Shared,
     /// The body's frame; empty once the coroutine is dead.
     frame: Frame<B>,
-    /// Takes `I`, produces `Y` and `R`; the header pointer already makes it
-    /// `!Send`.
+    /// Takes `I`, produces `Y` and `R`.
     _types: PhantomData<fn(I) -> (Y, R)>,
 }
 
@@ -130,6 +133,29 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
     /// assert_eq!(words.into_iter().collect::<Vec<_>>(), ["to", "be", "or", "not"]);
     /// ```
     ///
+    /// # The types
+    ///
+    /// As in the stackful [`Coroutine::new`](crate::Coroutine::new), `I`,
+    /// `Y` and `R` come from the body: a body that suspends needs no
+    /// annotation.
+    ///
+    /// ```
+    /// let mut co = coro::stackless::Coroutine::new(|y, ()| async move {
+    ///     y.suspend(1u32).await;
+    ///     "done"
+    /// });
+    /// assert_eq!(co.resume(()).unwrap().yielded(), Some(1));
+    /// ```
+    ///
+    /// One that never suspends, or only through an async callee, says
+    /// nothing of `Y` (error E0282, "type annotations needed for
+    /// `Yielder<(), _>`"): name it on the yielder parameter,
+    /// `|y: Yielder<I, Y>, input| async move { .. }`, as most examples here
+    /// do, which keeps the body free to borrow. A turbofish,
+    /// `Coroutine::<I, Y, R>::new`, works for a body that borrows nothing,
+    /// but also fixes the fourth type parameter to its `'static` default:
+    /// add `_` for it (`Coroutine::<I, Y, R, _>::new`) if the body borrows.
+    ///
     /// Costs two allocations: the shared header and the frame. The body's
     /// type is erased (each resume makes one virtual call into the frame),
     /// so that every coroutine of the same `I`, `Y` and `R` has the same
@@ -139,12 +165,7 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
         F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
         Fut: Future<Output = R> + 'a,
     {
-        let (header, frame) = Self::parts(body);
-        Coroutine {
-            header,
-            frame: frame.erase(),
-            _types: PhantomData,
-        }
+        Self::named(None, body)
     }
 
     /// As [`new`](Self::new), keeping the body's own type in the
@@ -180,24 +201,54 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
         F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
         Fut: Future<Output = R> + 'a,
     {
-        let (header, frame) = Self::parts(body);
+        Self::typed_named(None, body)
+    }
+
+    /// [`typed`](Self::typed), with a name.
+    fn typed_named<F, Fut>(
+        name: Option<Box<str>>,
+        body: F,
+    ) -> Coroutine<I, Y, R, impl Body<I, Y, R> + 'a>
+    where
+        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
+        Fut: Future<Output = R> + 'a,
+    {
+        let (header, frame) = Self::parts(name, body);
         Coroutine {
+            _thread: PhantomData,
             header,
             frame,
             _types: PhantomData,
         }
     }
 
-    /// A new coroutine's header and the typed frame of its `body`.
-    fn parts<F, Fut>(body: F) -> (Shared, Frame<Stage<F, Fut, I, Y>>)
+    /// [`new`](Self::new), with a name.
+    fn named<F, Fut>(name: Option<Box<str>>, body: F) -> Self
+    where
+        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
+        Fut: Future<Output = R> + 'a,
+    {
+        let (header, frame) = Self::parts(name, body);
+        Coroutine {
+            _thread: PhantomData,
+            header,
+            frame: frame.erase(),
+            _types: PhantomData,
+        }
+    }
+
+    /// A new coroutine's header, with its name, and the typed frame of its
+    /// `body`.
+    fn parts<F, Fut>(name: Option<Box<str>>, body: F) -> (Shared, Frame<Stage<F, Fut, I, Y>>)
     where
         F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
         Fut: Future<Output = R> + 'a,
     {
         // No types recorded: the free `suspend` refuses a stackless
         // coroutine before it would look at them.
-        let header = Header::shared(None, ptr::null_mut(), None);
+        let header = Header::shared(name, ptr::null_mut(), None);
         let yielder = Yielder {
+            _thread: PhantomData,
             header: header.clone(),
             _types: PhantomData,
         };
@@ -210,7 +261,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     ///
     /// # Errors
     /// As [`Coroutine::resume`](crate::Coroutine::resume), and:
-    /// - [`Error::ForeignAwait`] if the body awaited a future other than its
+    /// - [`Error::NeedsExecutor`] if the body awaited a future other than its
     ///   own suspension (a timer, a channel): nothing would ever wake it;
     /// - [`Error::SuspendClash`] if it awaited two suspensions at once.
     ///
@@ -256,11 +307,11 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
                 ),
             },
             Ending::Panic(payload) => self.failed(Error::Panic(PanicPayload::new(payload))),
-            Ending::Foreign => self.failed(Error::ForeignAwait),
+            Ending::Pending => self.failed(Error::NeedsExecutor),
             Ending::Clash => self.failed(Error::SuspendClash),
             // The input came after the frame: it goes first.
             Ending::Vanished(input) => self.failed(match PanicPayload::drop_caught(input) {
-                Ok(()) => Error::ForeignAwait,
+                Ok(()) => Error::NeedsExecutor,
                 Err(payload) => Error::Panic(payload),
             }),
         };
@@ -313,6 +364,30 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     pub fn handle(&self) -> Handle {
         self.header.handle()
     }
+
+    /// The coroutine as a function that resumes it (Lua's
+    /// `coroutine.wrap` with arguments): each [`Wrap::call`] resumes it with
+    /// its input and gives what it suspended with, raising its panics in
+    /// the caller. See [`Wrap`]; a generator that takes `()` is also an
+    /// iterator ([`IntoIter`]).
+    ///
+    /// ```
+    /// use coro::stackless::{Coroutine, Yielder};
+    ///
+    /// let mut echo = Coroutine::new(|y: Yielder<&str, usize>, mut word| async move {
+    ///     while word != "bye" {
+    ///         word = y.suspend(word.len()).await;
+    ///     }
+    /// })
+    /// .wrap();
+    /// assert_eq!(echo.call("hello"), Some(5));
+    /// assert_eq!(echo.call("hi"), Some(2));
+    /// assert_eq!(echo.call("bye"), None);
+    /// assert_eq!(echo.returned(), Some(&()));
+    /// ```
+    pub fn wrap(self) -> Wrap<Self, I> {
+        Wrap::new(self)
+    }
 }
 
 // What both backends implement word for word on top of the inherent
@@ -364,10 +439,12 @@ impl<Y, R, B: ?Sized + Body<(), Y, R>> IntoIterator for Coroutine<(), Y, R, B> {
 
 impl<I, Y, R, B: ?Sized + Body<I, Y, R>> fmt::Debug for Coroutine<I, Y, R, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("stackless::Coroutine")
-            .field("id", &self.handle().id())
-            .field("status", &self.header.status())
-            .finish()
+        let mut s = f.debug_struct("stackless::Coroutine");
+        s.field("id", &self.header.handle().id());
+        if let Some(name) = self.header.name() {
+            s.field("name", &name);
+        }
+        s.field("status", &self.header.status()).finish()
     }
 }
 
@@ -375,8 +452,15 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> fmt::Debug for Coroutine<I, Y, R, B> {
 /// `yielder.suspend(value).await`.
 ///
 /// The body receives it by value and may lend `&Yielder` to async functions
-/// it calls. It is neither `Send` nor `Sync`.
+/// it calls. By value, unlike the stackful body's `&Yielder`: the body
+/// returns an `async` block, which runs after the closure has returned, at
+/// each resume, and must own whatever it uses across its `.await`s (a
+/// borrow of the closure's argument would end when the closure returns).
+/// It is neither `Send` nor `Sync`.
 pub struct Yielder<I, Y> {
+    /// Keeps it on its coroutine's thread; first, so that a `!Send` error
+    /// names it first.
+    _thread: ThreadBound,
     /// The coroutine's header, through which the suspension finds the
     /// values of the resume polling it.
     header: Shared,
@@ -407,5 +491,87 @@ impl<I, Y> fmt::Debug for Yielder<I, Y> {
         f.debug_struct("stackless::Yielder")
             .field("coroutine", &self.header.handle())
             .finish()
+    }
+}
+
+/// Configures a stackless coroutine before it is created: its name, shown
+/// by `Debug` and [`Handle::name`].
+///
+/// The stackless twin of the stackful [`coro::Builder`](crate::Builder),
+/// without a stack size (a stackless coroutine has no stack: its frame is
+/// as big as its body needs) and without an error (nothing is mapped; as
+/// for any allocation, running out of memory aborts).
+///
+/// ```
+/// use coro::stackless::{Builder, Yielder};
+///
+/// let mut co = Builder::new()
+///     .name("lexer")
+///     .build(|y: Yielder<(), char>, ()| async move {
+///         for c in "ab".chars() {
+///             y.suspend(c).await;
+///         }
+///     });
+/// assert_eq!(co.handle().name(), Some("lexer"));
+/// assert!(format!("{co:?}").contains("lexer"));
+/// assert_eq!(co.resume(()).unwrap().yielded(), Some('a'));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    name: Option<String>,
+}
+
+impl Builder {
+    /// A builder with the defaults: no name.
+    pub fn new() -> Self {
+        Builder { name: None }
+    }
+
+    /// A name, shown by `Debug` and [`Handle::name`].
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Creates the coroutine: as [`Coroutine::new`], whose body, inputs,
+    /// yields and return value may borrow for `'a`, and whose body's type is
+    /// erased.
+    // The coroutine's type, spelled out: what `Coroutine::new` returns.
+    #[allow(clippy::type_complexity)]
+    pub fn build<'a, I, Y, R, F, Fut>(self, body: F) -> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a>
+    where
+        I: 'a,
+        Y: 'a,
+        R: 'a,
+        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
+        Fut: Future<Output = R> + 'a,
+    {
+        Coroutine::named(self.name.map(String::into_boxed_str), body)
+    }
+
+    /// Creates the coroutine as [`Coroutine::typed`] does: the body's type
+    /// stays in the coroutine's, for a resume with no virtual call.
+    ///
+    /// ```
+    /// use coro::stackless::{Builder, Yielder};
+    ///
+    /// let mut co = Builder::new()
+    ///     .name("evens")
+    ///     .build_typed(|y: Yielder<(), u32>, ()| async move { y.suspend(2).await });
+    /// assert_eq!(co.handle().name(), Some("evens"));
+    /// assert_eq!(co.resume(()).unwrap().yielded(), Some(2));
+    /// ```
+    pub fn build_typed<'a, I, Y, R, F, Fut>(
+        self,
+        body: F,
+    ) -> Coroutine<I, Y, R, impl Body<I, Y, R> + 'a>
+    where
+        I: 'a,
+        Y: 'a,
+        R: 'a,
+        F: FnOnce(Yielder<I, Y>, I) -> Fut + 'a,
+        Fut: Future<Output = R> + 'a,
+    {
+        Coroutine::typed_named(self.name.map(String::into_boxed_str), body)
     }
 }

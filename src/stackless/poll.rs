@@ -4,7 +4,7 @@
 //! Under a plain `resume`, the frame is polled with a waker that does
 //! nothing, and a poll that comes back `Pending` with no suspension parked
 //! means the body awaits something that nobody will ever wake: the
-//! coroutine dies with `Error::ForeignAwait`. Under an executor's poll
+//! coroutine dies with `Error::NeedsExecutor`. Under an executor's poll
 //! ([`Coroutine::poll_resume`]) the frame is polled with the poll's own
 //! `Context`, so the same outcome means that the body waits on a future
 //! that will wake the executor's task: the coroutine is left waiting (see
@@ -58,7 +58,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
             }
             // Pending, and no suspension parked: the body awaits a future
             // that has the poll's waker.
-            Step::Ended(Ending::Foreign) => {
+            Step::Ended(Ending::Pending) => {
                 self.header.set_waiting(NESTED);
                 chain::leave_waiting(&self.header, entered);
                 Poll::Pending
@@ -72,7 +72,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     /// an executor): the same as [`resume`](Self::resume), with the same
     /// statuses and errors, except that the body may `.await` any future
     /// (a timer, a socket, a channel), not only its own suspensions: no
-    /// [`Error::ForeignAwait`] here. See [`ResumeFuture`] for what dropping
+    /// [`Error::NeedsExecutor`] here. See [`ResumeFuture`] for what dropping
     /// it does.
     ///
     /// ```
@@ -81,7 +81,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     ///
     /// let mut doubler = Coroutine::new(|y: Yielder<u32, u32>, mut n: u32| async move {
     ///     loop {
-    ///         tokio::task::yield_now().await; // a foreign future
+    ///         tokio::task::yield_now().await; // another future
     ///         n = y.suspend(n * 2).await;
     ///     }
     /// });
@@ -91,7 +91,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
     ///     assert_eq!(doubler.resume_async(5).await.unwrap(), Resumed::Yield(10));
     /// });
     /// // The plain resume has no executor to wake it:
-    /// assert!(matches!(doubler.resume(6), Err(coro::Error::ForeignAwait)));
+    /// assert!(matches!(doubler.resume(6), Err(coro::Error::NeedsExecutor)));
     /// ```
     pub fn resume_async(&mut self, input: I) -> ResumeFuture<'_, Self, I> {
         future::resume_future(self, input)
@@ -228,7 +228,7 @@ impl<Y, R, B: ?Sized + Body<(), Y, R>> Coroutine<(), Y, R, B> {
             }
             // As in `poll_resume`: the body awaits a future that has the
             // poll's waker.
-            Step::Ended(Ending::Foreign) => {
+            Step::Ended(Ending::Pending) => {
                 self.header.set_waiting(NESTED);
                 chain::leave_waiting(&self.header, entered);
                 Poll::Pending

@@ -19,7 +19,7 @@ impl Drop for TryToSuspend {
     fn drop(&mut self) {
         let mut log = self.0.borrow_mut();
         log.push(format!("yieldable={}", coro::is_yieldable()));
-        match coro::suspend::<(), &'static str>("from a destructor") {
+        match coro::suspend::<&'static str, ()>("from a destructor") {
             Ok(()) => log.push("suspended".into()),
             Err(e) => log.push(e.to_string()),
         }

@@ -199,9 +199,10 @@ fn string_panic_in_generator_keeps_its_message() {
     );
 }
 
-// The return value ends the iteration and is dropped; the iterator is fused.
+// The return value ends the iteration and is kept by the iterator, until
+// taken or dropped with it; the iterator is fused.
 #[test]
-fn return_value_ends_iteration_and_is_dropped() {
+fn return_value_ends_iteration_and_is_kept() {
     let tracker = Tracker::new();
     let t = tracker.clone();
     let mut generator = coroutine!((), u32, _; |y, ()| {
@@ -213,11 +214,25 @@ fn return_value_ends_iteration_and_is_dropped() {
     assert_eq!(generator.next(), Some(1));
     assert_eq!(generator.next(), Some(2));
     assert_eq!(tracker.made(), 0);
+    assert!(generator.returned().is_none());
     assert_eq!(generator.next(), None);
     assert_eq!(tracker.made(), 1);
-    assert_eq!(tracker.alive(), 0);
+    assert_eq!(tracker.alive(), 1);
+    assert!(generator.returned().is_some());
     assert_eq!(generator.next(), None);
     assert_eq!(generator.coroutine().status(), Status::Dead);
+    assert_eq!(tracker.alive(), 1);
+    let returned = generator.into_returned().expect("the body returned");
+    assert_eq!(tracker.alive(), 1);
+    drop(returned);
+    tracker.assert_all_dropped_once();
+
+    // Dropped with the iterator if nobody takes it.
+    let t = tracker.clone();
+    let mut generator = coroutine!((), u32, _; |_y, ()| t.make()).into_iter();
+    assert_eq!(generator.next(), None);
+    assert_eq!(tracker.alive(), 1);
+    drop(generator);
     tracker.assert_all_dropped_once();
 }
 

@@ -107,7 +107,7 @@ fn main_thread_is_not_a_coroutine() {
 #[test]
 fn outside_coroutine_on_the_main_stack() {
     let tracker = Tracker::new();
-    let err = coro::suspend::<(), common::Tracked>(tracker.make()).unwrap_err();
+    let err = coro::suspend::<common::Tracked, ()>(tracker.make()).unwrap_err();
     assert!(matches!(err, Error::OutsideCoroutine), "{err:?}");
     assert_eq!(err.to_string(), "attempt to yield from outside a coroutine");
     tracker.assert_all_dropped_once();

@@ -32,7 +32,7 @@ impl Suspend for Yielder<Val, Val> {
 impl Suspend for Yielder<(), Val> {
     fn suspend(&self, value: Val, free: bool) -> Val {
         if free {
-            coro::suspend::<(), Val>(value).expect("free suspend in a generator")
+            coro::suspend::<Val, ()>(value).expect("free suspend in a generator")
         } else {
             Yielder::suspend(self, value)
         }

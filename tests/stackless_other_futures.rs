@@ -1,9 +1,9 @@
 //! Stackless backend: awaiting anything but the coroutine's own suspension.
 //!
 //! Only `resume` ever polls a stackless frame, and with a waker that does
-//! nothing. A body that awaits a foreign future (a timer, a channel, a
+//! nothing. A body that awaits another future (a timer, a channel, a
 //! future that is simply pending) would never be woken, so the resume that
-//! sees it pending without a suspension fails with `Error::ForeignAwait`
+//! sees it pending without a suspension fails with `Error::NeedsExecutor`
 //! instead of hanging; awaiting two suspensions at once is
 //! `Error::SuspendClash`. Either way the frame is dropped on the spot and
 //! the coroutine is dead. A suspension awaited outside its own coroutine's
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use coro::stackless::{Coroutine, Yielder};
 use coro::{Error, Resumed, Status};
 
-const FOREIGN: &str = "attempt to await a foreign future in a stackless coroutine: only its own suspensions can be awaited";
+const NEEDS_EXECUTOR: &str = "attempt to await another future in a stackless coroutine that no executor polls: await its resume_async instead";
 const CLASH: &str = "attempt to await two suspensions at once in a stackless coroutine";
 const OUTSIDE: &str = "a stackless coroutine's suspension was awaited outside its own resume";
 
@@ -68,8 +68,8 @@ impl std::fmt::Debug for Drops {
 #[track_caller]
 fn assert_foreign<Y: std::fmt::Debug, R: std::fmt::Debug>(result: Result<Resumed<Y, R>, Error>) {
     match result {
-        Err(err @ Error::ForeignAwait) => assert_eq!(err.to_string(), FOREIGN),
-        other => panic!("expected ForeignAwait, got {other:?}"),
+        Err(err @ Error::NeedsExecutor) => assert_eq!(err.to_string(), NEEDS_EXECUTOR),
+        other => panic!("expected NeedsExecutor, got {other:?}"),
     }
 }
 
@@ -89,7 +89,7 @@ async fn callee_that_waits_forever(drops: &Drops) {
 }
 
 // `std::future::pending()` after a normal suspension, one callee deep:
-// ForeignAwait, not a hang. Every live local — the body's from before and
+// NeedsExecutor, not a hang. Every live local — the body's from before and
 // after the suspension, the callee's — is dropped exactly once, by the time
 // the resume returns.
 #[test]
@@ -206,7 +206,7 @@ impl<T> Future for Receive<T> {
 }
 
 // Waiting on a channel whose sender is the resumer: the resume fails with
-// ForeignAwait; a value sent afterwards is never received (the coroutine is
+// NeedsExecutor; a value sent afterwards is never received (the coroutine is
 // dead and its receiver dropped) and stays in the channel.
 #[test]
 fn channel_receive_is_foreign_await() {
@@ -254,7 +254,7 @@ impl Future for Sleep {
     }
 }
 
-// A timer that would fire in ten seconds: the resume reports ForeignAwait
+// A timer that would fire in ten seconds: the resume reports NeedsExecutor
 // long before that, instead of waiting for a wake-up that cannot come.
 #[test]
 #[cfg_attr(
@@ -277,7 +277,7 @@ fn timer_is_foreign_await_without_waiting() {
     assert_dead(&mut co, ());
 }
 
-// Foreign futures that are ready when first polled are harmless: the body
+// Other futures that are ready when first polled are harmless: the body
 // never stops in them, so nothing is lost.
 #[test]
 fn ready_foreign_futures_are_fine() {
@@ -301,8 +301,8 @@ fn ready_foreign_futures_are_fine() {
     assert_eq!(polls.get(), 2);
 }
 
-// A generator (`into_iter`) whose body awaits a foreign future panics in the
-// caller with the ForeignAwait message, as Lua's `wrap` raises errors.
+// A generator (`into_iter`) whose body awaits another future panics in the
+// caller with the NeedsExecutor message, as Lua's `wrap` raises errors.
 #[test]
 fn generator_over_a_foreign_await_panics_with_the_message() {
     let co = Coroutine::new(|y: Yielder<(), u32>, ()| async move {
@@ -316,7 +316,7 @@ fn generator_over_a_foreign_await_panics_with_the_message() {
         .downcast_ref::<String>()
         .map(String::as_str)
         .or_else(|| payload.downcast_ref::<&str>().copied());
-    assert_eq!(message, Some(FOREIGN));
+    assert_eq!(message, Some(NEEDS_EXECUTOR));
     assert_eq!(iter.coroutine().status(), Status::Dead);
     assert_eq!(iter.next(), None, "a dead generator is finished");
 }
@@ -418,8 +418,8 @@ fn suspension_joined_with_a_ready_future() {
     assert_eq!(co.resume(10).unwrap(), Resumed::Return((10, "ready")));
 }
 
-// A suspension joined with a foreign future: the first resume yields the
-// suspension's value; the next one finds only the foreign future pending.
+// A suspension joined with another future: the first resume yields the
+// suspension's value; the next one finds only the other future pending.
 #[test]
 fn suspension_joined_with_a_foreign_future() {
     let mut co = Coroutine::new(|y: Yielder<u32, u32>, _: u32| async move {
