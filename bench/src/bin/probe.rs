@@ -30,6 +30,12 @@ const WORKLOADS: &[Workload] = &[
         let mut co = coro_peer::counter();
         repeat(n, || coro_peer::step(black_box(&mut co), black_box(7)));
     }),
+    ("coro-ring", |n| {
+        ring(n, coro_peer::counter, coro_peer::step);
+    }),
+    ("corosensei-ring", |n| {
+        ring(n, corosensei_peer::counter, corosensei_peer::step);
+    }),
     ("corosensei-round-trip", |n| {
         let mut co = corosensei_peer::counter();
         repeat(n, || {
@@ -164,6 +170,25 @@ fn repeat<T>(n: u64, mut op: impl FnMut() -> T) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // `probe --time WORKLOAD N`: wall-clock nanoseconds per run, best of five.
+    if let [flag, name, n] = args.as_slice()
+        && flag == "--time"
+    {
+        let (_, run) = WORKLOADS
+            .iter()
+            .find(|(w, _)| w == name)
+            .expect("a workload");
+        let n: u64 = n.parse().expect("a count");
+        let best = (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                run(n);
+                start.elapsed().as_nanos() as f64 / n as f64
+            })
+            .fold(f64::MAX, f64::min);
+        println!("{name}: {best:.2} ns");
+        return;
+    }
     if let [flag] = args.as_slice()
         && flag == "--tokens"
     {
@@ -189,4 +214,19 @@ fn main() {
             std::process::exit(2);
         }
     }
+}
+
+/// `n` round trips over a ring of 1,000 started coroutines made by `make`,
+/// resumed in turn, as the report's many-live table does.
+fn ring<C>(n: u64, make: fn() -> C, step: impl Fn(&mut C, u64) -> u64) {
+    let mut ring = bench::started(1_000, make, &step);
+    let mut next = 0;
+    repeat(n, || {
+        let i = step(&mut ring[next], black_box(7));
+        next += 1;
+        if next == ring.len() {
+            next = 0;
+        }
+        i
+    });
 }
