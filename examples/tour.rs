@@ -80,7 +80,7 @@ fn generators() {
         println!("    loop: got {token:?}");
     }
     println!("The loop and the body take turns. The body's return value ends the");
-    println!("iteration and is dropped; to see it, call resume() yourself (chapter 2).");
+    println!("iteration, and the iterator keeps it: see returned() below.");
     println!("The coroutine borrows `source`, and its tokens are slices of it: the borrow");
     println!("checker keeps both from outliving the text. `Coroutine::borrowing` lets the");
     println!("values it yields (and takes) borrow; `Coroutine::new` keeps those 'static,");
