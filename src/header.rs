@@ -263,6 +263,13 @@ impl Header {
         self.resumed_panicking.get()
     }
 
+    /// Drops what the header owns (its name, a parked unwind), as freeing
+    /// it would, before it is kept for another coroutine (see `shared`).
+    pub(crate) fn release(&mut self) {
+        self.name = None;
+        self.pending_unwind = Cell::new(None);
+    }
+
     pub(crate) fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }

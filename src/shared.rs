@@ -94,8 +94,12 @@ impl Drop for Shared {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: gives back the count taken by `new`, once.
-        let rc = unsafe { Rc::from_raw(self.as_ptr()) };
-        if Rc::strong_count(&rc) == 1 && Rc::weak_count(&rc) == 0 {
+        let mut rc = unsafe { Rc::from_raw(self.as_ptr()) };
+        // The last owner: what the header owns goes now, as it would with
+        // the header, and the header is kept for the thread's next
+        // coroutine.
+        if let Some(header) = Rc::get_mut(&mut rc) {
+            header.release();
             keep_spare(rc);
         }
     }
