@@ -80,6 +80,9 @@ struct Walk {
     /// The file of the first frame on the way that belongs to another
     /// loaded object than coro's (and than Rust's standard library).
     foreign: Option<String>,
+    /// The base address of the loaded object that holds coro's code, looked
+    /// up once for the walk (null if `dladdr` does not know it).
+    ours: *mut c_void,
 }
 
 /// `_URC_NO_REASON`: go on walking.
@@ -99,35 +102,38 @@ fn walk_to_root() -> Walk {
             walk.reached = true;
             return STOP;
         }
-        if walk.foreign.is_none() {
+        if walk.foreign.is_none() && !walk.ours.is_null() {
             // A return address points just past its call: look up the call.
-            walk.foreign = foreign_object(ip.wrapping_sub(1));
+            walk.foreign = foreign_object(ip.wrapping_sub(1), walk.ours);
         }
         CONTINUE
     }
     let mut walk = Walk {
         reached: false,
         foreign: None,
+        ours: object_at(walk_to_root as *const () as usize)
+            .map_or(std::ptr::null_mut(), |info| info.dli_fbase),
     };
     // SAFETY: `visit` matches the callback type and only writes `walk`.
     unsafe { _Unwind_Backtrace(visit, (&mut walk as *mut Walk).cast()) };
     walk
 }
 
+/// What `dladdr` knows of the loaded object that holds `address`.
+fn object_at(address: usize) -> Option<libc::Dl_info> {
+    let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
+    // SAFETY: `dladdr` only reads the address and fills `info`.
+    let found = unsafe { libc::dladdr(address as *const c_void, info.as_mut_ptr()) } != 0;
+    // SAFETY: zeroed, then filled by `dladdr` where it found something.
+    let info = unsafe { info.assume_init() };
+    (found && !info.dli_fbase.is_null()).then_some(info)
+}
+
 /// The file name of the loaded object that holds `address`, if that is
-/// not the one that holds coro's code, nor Rust's standard library.
-fn foreign_object(address: usize) -> Option<String> {
-    let object = |address: usize| {
-        let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
-        // SAFETY: `dladdr` only reads the address and fills `info`.
-        let found = unsafe { libc::dladdr(address as *const c_void, info.as_mut_ptr()) } != 0;
-        // SAFETY: zeroed, then filled by `dladdr` where it found something.
-        let info = unsafe { info.assume_init() };
-        (found && !info.dli_fbase.is_null()).then_some(info)
-    };
-    let ours = object(walk_to_root as *const () as usize)?;
-    let theirs = object(address)?;
-    if theirs.dli_fbase == ours.dli_fbase || theirs.dli_fname.is_null() {
+/// not `ours` (the base of coro's own object), nor Rust's standard library.
+fn foreign_object(address: usize, ours: *mut c_void) -> Option<String> {
+    let theirs = object_at(address)?;
+    if theirs.dli_fbase == ours || theirs.dli_fname.is_null() {
         return None;
     }
     // SAFETY: `dladdr` gives a NUL-terminated file name, alive while the
