@@ -329,13 +329,16 @@ impl Header {
         self.pending_unwind.replace(payload)
     }
 
-    /// Counts a `foreign::callback` starting (`1`) or ending (`-1`) in this
-    /// coroutine.
+    /// Counts a `foreign::callback` starting in this coroutine.
     #[cfg_attr(not(coro_stackful), allow(dead_code))]
-    pub(crate) fn count_foreign_callback(&self, change: i32) {
-        let count = self.foreign_callbacks.get();
-        self.foreign_callbacks
-            .set(count.wrapping_add_signed(change));
+    pub(crate) fn foreign_callback_started(&self) {
+        self.foreign_callbacks.set(self.foreign_callbacks.get() + 1);
+    }
+
+    /// Counts a `foreign::callback` of this coroutine ending.
+    #[cfg_attr(not(coro_stackful), allow(dead_code))]
+    pub(crate) fn foreign_callback_ended(&self) {
+        self.foreign_callbacks.set(self.foreign_callbacks.get() - 1);
     }
 
     /// True if a `foreign::callback` is running in this coroutine.

@@ -37,7 +37,8 @@ impl Shared {
     pub(crate) fn new(header: Header) -> Shared {
         let rc = match take_spare() {
             Some(mut rc) => match Rc::get_mut(&mut rc) {
-                // Drops the old header's fields (its name) in place.
+                // Nothing of the old header's is left to drop: `release`
+                // took it when its coroutine went.
                 Some(old) => {
                     *old = header;
                     rc

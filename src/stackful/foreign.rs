@@ -68,6 +68,7 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::chain;
+use crate::header::Header;
 
 thread_local! {
     /// The parked unwind of foreign code called from a thread's own stack.
@@ -94,9 +95,9 @@ pub fn callback<T>(fallback: T, body: impl FnOnce() -> T) -> T {
         swap_pending(parked);
         return fallback;
     }
-    count_callback(1);
+    tell_current(Header::foreign_callback_started);
     let outcome = panic::catch_unwind(AssertUnwindSafe(body));
-    count_callback(-1);
+    tell_current(Header::foreign_callback_ended);
     match outcome {
         Ok(value) => value,
         Err(payload) => {
@@ -106,14 +107,10 @@ pub fn callback<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     }
 }
 
-/// Counts a callback starting or ending in the running coroutine, if any:
-/// a close of a coroutine suspended inside one unwinds only to it.
-fn count_callback(change: i32) {
-    chain::with_current(|header| {
-        if let Some(header) = header {
-            header.count_foreign_callback(change);
-        }
-    });
+/// Tells the running coroutine, if any, that a callback starts or ends in
+/// it: a close of a coroutine suspended inside one unwinds only to it.
+fn tell_current(count: fn(&Header)) {
+    chain::with_current(|header| header.map(count));
 }
 
 /// Calls foreign code whose callbacks use [`callback`]; once it returns,
