@@ -147,6 +147,10 @@ mod sealed {
     impl<I, Y, R, F: FnOnce(&Yielder<I, Y>, I) -> R> Sealed<I, Y, R> for F {}
 }
 
+/// A coroutine whose body's type is erased but for how long it may borrow:
+/// what `Coroutine::new`, `Coroutine::borrowing` and the builder return.
+type Erased<'a, I, Y, R> = Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a>;
+
 /// The flag of a switch into a suspended coroutine: an ordinary resume.
 const RESUMING: usize = 0;
 /// The flag of a switch into a suspended coroutine: `close`, which makes the
@@ -1040,12 +1044,7 @@ impl Builder {
     /// # Errors
     /// [`Error::StackAllocation`] if the stack cannot be mapped: out of
     /// memory or address space, or past the kernel's `vm.max_map_count`.
-    // The coroutine's type, spelled out: what `Coroutine::new` returns.
-    #[allow(clippy::type_complexity)]
-    pub fn build<'a, I, Y, R, F>(
-        self,
-        body: F,
-    ) -> Result<Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a>, Error>
+    pub fn build<'a, I, Y, R, F>(self, body: F) -> Result<Erased<'a, I, Y, R>, Error>
     where
         I: 'static,
         Y: 'static,
@@ -1071,12 +1070,7 @@ impl Builder {
     ///
     /// # Errors
     /// As [`build`](Self::build).
-    // The coroutine's type, spelled out: what `Coroutine::new` returns.
-    #[allow(clippy::type_complexity)]
-    pub fn build_borrowing<'a, I, Y, R, F>(
-        self,
-        body: F,
-    ) -> Result<Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a>, Error>
+    pub fn build_borrowing<'a, I, Y, R, F>(self, body: F) -> Result<Erased<'a, I, Y, R>, Error>
     where
         I: 'a,
         Y: 'a,
@@ -1087,13 +1081,11 @@ impl Builder {
     }
 
     /// Creates the coroutine, recording `types` for the free [`suspend`].
-    // The coroutine's type, spelled out: what `Coroutine::new` returns.
-    #[allow(clippy::type_complexity)]
     fn build_with<'a, I, Y, R, F>(
         self,
         types: Option<fn() -> SuspendTypes>,
         body: F,
-    ) -> Result<Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a>, Error>
+    ) -> Result<Erased<'a, I, Y, R>, Error>
     where
         I: 'a,
         Y: 'a,

@@ -65,6 +65,10 @@ pub use exchange::Suspend;
 pub use frame::Body;
 use frame::{Ending, Frame, Stage, Step};
 
+/// A coroutine whose body's type is erased but for how long it may borrow:
+/// what `Coroutine::new` and `Builder::build` return.
+type Erased<'a, I, Y, R> = Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a>;
+
 /// A coroutine whose body is an `async` block: its frame lives on the heap,
 /// and it needs no stack of its own.
 ///
@@ -536,9 +540,7 @@ impl Builder {
     /// Creates the coroutine: as [`Coroutine::new`], whose body, inputs,
     /// yields and return value may borrow for `'a`, and whose body's type is
     /// erased.
-    // The coroutine's type, spelled out: what `Coroutine::new` returns.
-    #[allow(clippy::type_complexity)]
-    pub fn build<'a, I, Y, R, F, Fut>(self, body: F) -> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a>
+    pub fn build<'a, I, Y, R, F, Fut>(self, body: F) -> Erased<'a, I, Y, R>
     where
         I: 'a,
         Y: 'a,
