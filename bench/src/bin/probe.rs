@@ -33,6 +33,12 @@ const WORKLOADS: &[Workload] = &[
     ("coro-ring", |n| {
         ring(n, coro_peer::counter, coro_peer::step);
     }),
+    ("coro-ring-16k", |n| {
+        ring(n, coro_peer::small_counter, coro_peer::step);
+    }),
+    ("stackless-ring", |n| {
+        ring(n, coro_stackless_peer::counter, coro_stackless_peer::step);
+    }),
     ("corosensei-ring", |n| {
         ring(n, corosensei_peer::counter, corosensei_peer::step);
     }),
@@ -216,11 +222,15 @@ fn main() {
     }
 }
 
-/// `n` round trips over a ring of 1,000 started coroutines made by `make`,
-/// resumed in turn, as the report's many-live table does.
+/// `n` round trips over a ring of started coroutines made by `make` (1,000,
+/// or `PROBE_RING` if set), resumed in turn, as the report's many-live table
+/// does. With `PROBE_RING` set, prints the nanoseconds per round trip after
+/// the set-up.
 fn ring<C>(n: u64, make: fn() -> C, step: impl Fn(&mut C, u64) -> u64) {
-    let mut ring = bench::started(1_000, make, &step);
+    let size = std::env::var("PROBE_RING").ok().and_then(|s| s.parse().ok());
+    let mut ring = bench::started(size.unwrap_or(1_000), make, &step);
     let mut next = 0;
+    let start = std::time::Instant::now();
     repeat(n, || {
         let i = step(&mut ring[next], black_box(7));
         next += 1;
@@ -229,4 +239,8 @@ fn ring<C>(n: u64, make: fn() -> C, step: impl Fn(&mut C, u64) -> u64) {
         }
         i
     });
+    if size.is_some() {
+        let ns = start.elapsed().as_nanos() as f64 / n as f64;
+        eprintln!("{} live: {ns:.2} ns per round trip", ring.len());
+    }
 }
