@@ -227,7 +227,9 @@ fn main() {
 /// does. With `PROBE_RING` set, prints the nanoseconds per round trip after
 /// the set-up.
 fn ring<C>(n: u64, make: fn() -> C, step: impl Fn(&mut C, u64) -> u64) {
-    let size = std::env::var("PROBE_RING").ok().and_then(|s| s.parse().ok());
+    let size = std::env::var("PROBE_RING")
+        .ok()
+        .and_then(|s| s.parse().ok());
     let mut ring = bench::started(size.unwrap_or(1_000), make, &step);
     let mut next = 0;
     let start = std::time::Instant::now();
