@@ -30,6 +30,10 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// How many ids a thread takes from [`NEXT_ID`] at a time.
 const ID_BLOCK: u64 = 1024;
 
+/// How many words a header keeps for a stackful coroutine's switch record
+/// (see `link`): as many as the largest architecture's `RECORD_WORDS`.
+pub(crate) const RECORD_WORDS: usize = 4;
+
 thread_local! {
     /// This thread's block of ids: the next one to hand out, and the end.
     static IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
@@ -123,11 +127,13 @@ pub struct Header {
     /// coroutine's own stack. Set only for the length of such a resume, so
     /// the ordinary resume never stores it.
     resumed_panicking: Cell<bool>,
-    /// A stackful coroutine's link: the resumer's stack pointer while the
-    /// coroutine runs, written and read by the context switch (see
-    /// `stackful::arch`). Here rather than on the coroutine's stack, so
-    /// that a resume touches one cache line fewer.
-    link: Cell<usize>,
+    /// A stackful coroutine's switch record: its link (the resumer's stack
+    /// pointer while the coroutine runs), then, while it is suspended, where
+    /// it continues and the registers the context switch saves by hand;
+    /// written and read by the switch alone (see `stackful::arch`). Here
+    /// rather than on the coroutine's stack, so that a resume touches one
+    /// cache line fewer: the stack's, on a page of its own.
+    link: Cell<[usize; RECORD_WORDS]>,
     /// A stackless coroutine's parked suspension, through which its resume
     /// takes the value suspended with and hands over the next input; null or
     /// a marker otherwise (see `stackless::exchange`).
@@ -195,7 +201,7 @@ impl Header {
             state: Cell::new(SUSPENDED),
             closing: Cell::new(Closing::No),
             resumed_panicking: Cell::new(false),
-            link: Cell::new(0),
+            link: Cell::new([0; RECORD_WORDS]),
             stack_top,
             types,
             waiting: Cell::new(ptr::null_mut()),
@@ -274,11 +280,12 @@ impl Header {
         self.name.as_deref()
     }
 
-    /// The address of the link word, for the context switch.
+    /// The address of the switch record, whose first word is the link, for
+    /// the context switch.
     #[inline(always)]
     #[cfg_attr(not(coro_stackful), allow(dead_code))]
     pub(crate) fn link(&self) -> *mut usize {
-        self.link.as_ptr()
+        self.link.as_ptr().cast()
     }
 
     #[inline]

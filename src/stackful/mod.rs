@@ -321,7 +321,7 @@ impl<'a, I: 'a, Y: 'a, R: 'a> Coroutine<I, Y, R, dyn Body<I, Y, R> + 'a> {
                 header: header.as_ptr(),
                 body,
             });
-            arch::init_stack(data.cast(), entry::<F, I, Y, R>, data.cast())
+            arch::init_stack(data.cast(), entry::<F, I, Y, R>, data.cast(), header.link())
         };
         Coroutine {
             _thread: PhantomData,
@@ -537,8 +537,9 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
         if !self.header.needs_closing()? {
             return Ok(());
         }
-        // SAFETY: the coroutine is suspended, so `sp` is its continuation.
-        if unsafe { arch::is_fresh(self.saved.sp) } {
+        // SAFETY: the coroutine is suspended, so its record holds its
+        // continuation.
+        if unsafe { arch::is_fresh(self.header.link()) } {
             return self.drop_unstarted();
         }
         // The unwind runs destructors on the coroutine's stack, maybe from a
@@ -724,6 +725,9 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> fmt::Debug for Coroutine<I, Y, R, B> {
         s.field("status", &self.header.status()).finish()
     }
 }
+
+// The header keeps room for the switch record of this architecture.
+const _: () = assert!(arch::RECORD_WORDS <= crate::header::RECORD_WORDS);
 
 /// The root of every stackful coroutine: moves the body off the stack, runs
 /// it, catches what it panics with, and leaves for the last time.

@@ -79,7 +79,7 @@ impl<I, Y, R, B: ?Sized + Body<I, Y, R>> Coroutine<I, Y, R, B> {
         let word = input.as_ref().map_or(0, word::send);
         self.header.set_poll_waker(cx.waker());
         // SAFETY: the coroutine is suspended (checked by `enter`, or waiting,
-        // checked by `enter_waiting`), so `sp` is its continuation; the
+        // checked by `enter_waiting`), so its record holds its continuation; the
         // other side reads the input, if any, exactly once.
         let (mut value, mut sp) = unsafe { self.switch_in(word, RESUMING) };
         // As in `resume`: a suspension or a wait while a panic unwinds the

@@ -3,9 +3,15 @@
 //!
 //! The design is the x86_64 one, with the link register in place of the
 //! return address on the stack. Every switch goes through the coroutine's
-//! `link`: a word outside the stack (in the coroutine's header) that holds
-//! the resumer's stack pointer while the coroutine runs. Each switch gets the
-//! link's address in `x1`.
+//! switch record: four words outside the stack (in the coroutine's header;
+//! see [`RECORD_WORDS`]). Each switch gets the record's address in `x1`.
+//!
+//! ```text
+//!   record + 24   the suspended coroutine's x29 (frame pointer)
+//!   record + 16   the suspended coroutine's x19
+//!   record + 8    where the suspended coroutine continues
+//!   record + 0    link: the resumer's stack pointer, while the coroutine runs
+//! ```
 //!
 //! A coroutine's stack, highest address first (`top` is 16-byte aligned, as
 //! `sp` always is on AArch64):
@@ -14,17 +20,23 @@
 //!  top ->  +--------------------------------+
 //!          | data the backend put here      |  (the body, before it starts)
 //!          +--------------------------------+
-//!          | (padding)                      |  sp + 24
-//!          | address of `trampoline`        |  branched to by the first switch_in
+//!          | (padding)                      |  sp + 16
 //!          | data pointer                   |  sp + 8
-//!   sp ->  | entry function                 |
+//!   sp ->  | entry function                 |  read by `trampoline`
 //!          +--------------------------------+
 //!          |   ... frames of the body ...   |
 //!          +--------------------------------+
 //!          | close reserve, guard page      |
 //! ```
 //!
-//! Every save area is 32 bytes, `sp` pointing at its lowest word:
+//! A fresh coroutine's record says to continue at `trampoline`. A suspended
+//! one's saved stack pointer is just where its frames end: what the switch
+//! itself saves is in the record, so a resume reads nothing from the
+//! coroutine's stack but what its body reads (see the x86_64 module for why
+//! that matters with many coroutines).
+//!
+//! A resumer inside `switch_in` leaves a 32-byte save area on its own stack,
+//! `sp` pointing at its lowest word:
 //!
 //! ```text
 //!   sp + 24   (unused: keeps sp 16-byte aligned)
@@ -33,12 +45,8 @@
 //!   sp + 0    x19
 //! ```
 //!
-//! so that one pre-indexed `stp` makes it and one post-indexed `ldp` frees
-//! it. A suspended coroutine's saved stack pointer points at such an area
-//! whose third word is the address to continue at (a fresh stack has the
-//! same shape: see above). A resumer inside `switch_in` leaves one on its own
-//! stack too, whose third word is where the resumer continues; `link`
-//! points at it.
+//! made by one pre-indexed `stp` and freed by one post-indexed `ldp`;
+//! `link` points at it.
 //!
 //! Only `x19` and `x29` are saved by hand: Rust does not let inline assembly
 //! name them as clobbers (LLVM may use `x19` as a base pointer, `x29` is the
@@ -52,8 +60,9 @@
 //! side's own returns stay predicted (see the x86_64 module for why a
 //! `blr` in and a `ret` out would cost two mispredictions a round trip).
 //! The resumer writes where it continues into its save area and branches
-//! to the coroutine's continuation, which, still on the resumer's stack,
-//! records the resumer's stack pointer in `link` and moves onto its own.
+//! to the coroutine's continuation, read from the record, which, still on
+//! the resumer's stack, records the resumer's stack pointer in `link` and
+//! moves onto its own.
 //!
 //! The trampoline's CFI describes the resumer's frame as its caller, using the
 //! `link` word, so debuggers, `std::backtrace` and the unwinder walk from a
@@ -62,10 +71,14 @@
 use std::arch::{asm, naked_asm};
 
 /// Signature of the function a coroutine starts in: the word passed by the
-/// first `switch_in`, the address of the coroutine's link, and the data
+/// first `switch_in`, the address of the coroutine's switch record (whose
+/// first word is the link), and the data
 /// pointer given to `init_stack`. It must never return: it ends with
 /// `switch_final`.
 pub(crate) type EntryFn = unsafe extern "C" fn(usize, *mut usize, *mut u8) -> !;
+
+/// How many words a coroutine's switch record holds (see the module docs).
+pub(crate) const RECORD_WORDS: usize = 4;
 
 /// The first code a coroutine runs, entered like every continuation (see
 /// `switch_in`): `x0` the word passed, `x1` the link's address, `x2` the
@@ -93,7 +106,7 @@ unsafe extern "C" fn trampoline() {
         "mov x19, x1",
         // x9 = the entry function, from the first word of the fresh stack.
         "ldr x9, [x2]",
-        // Onto our stack, above the three words `init_stack` wrote (16-byte
+        // Onto our stack, above the two words `init_stack` wrote (16-byte
         // aligned, as the ABI wants at a call).
         "add sp, x2, #32",
         // Third argument: the data pointer, from the second word. x0 and x1
@@ -113,18 +126,27 @@ unsafe extern "C" fn trampoline() {
 pub(crate) const INIT_BYTES: usize = 48;
 
 /// Prepares a fresh stack whose usable part ends at `top` (below any data the
-/// backend placed there). Returns the stack pointer to give `switch_in`.
+/// backend placed there), and the switch record at `link`, so that the first
+/// `switch_in` calls `entry` with `data`. Returns the stack pointer to give
+/// `switch_in`.
 ///
 /// # Safety
 /// `top` must be the bottom of the data area of a mapped stack, with at
-/// least [`INIT_BYTES`] writable bytes below it.
-pub(crate) unsafe fn init_stack(top: *mut u8, entry: EntryFn, data: *mut u8) -> *mut u8 {
+/// least [`INIT_BYTES`] writable bytes below it; `link` the address of the
+/// coroutine's switch record, of [`RECORD_WORDS`] writable words.
+pub(crate) unsafe fn init_stack(
+    top: *mut u8,
+    entry: EntryFn,
+    data: *mut u8,
+    link: *mut usize,
+) -> *mut u8 {
     let sp = ((top as usize & !15) - 32) as *mut usize;
-    // SAFETY: the caller promises these three words are writable stack.
+    // SAFETY: the caller promises these two words are writable stack, and
+    // the record ours to write.
     unsafe {
         sp.write(entry as *const () as usize);
         sp.add(1).write(data as usize);
-        sp.add(2).write(trampoline as *const () as usize);
+        link.add(1).write(trampoline as *const () as usize);
     }
     sp.cast()
 }
@@ -137,23 +159,21 @@ pub(crate) fn is_root_frame(ip: usize) -> bool {
     ip > start && ip <= start + 64
 }
 
-/// True if `sp` is the untouched result of `init_stack`: the coroutine never
-/// ran, and its data is still in place.
+/// True if the suspended coroutine whose switch record is at `link` never
+/// ran since `init_stack`: its data is still in place.
 ///
 /// # Safety
-/// `sp` must be the saved stack pointer of a suspended coroutine.
-pub(crate) unsafe fn is_fresh(sp: *mut u8) -> bool {
-    // SAFETY: a suspended coroutine's `sp` points at its save area, whose
-    // third word is its continuation.
-    unsafe { sp.cast::<usize>().add(2).read() == trampoline as *const () as usize }
+/// `link` must be the switch record of a suspended coroutine.
+pub(crate) unsafe fn is_fresh(link: *mut usize) -> bool {
+    // SAFETY: a suspended coroutine's record holds its continuation.
+    unsafe { link.add(1).read() == trampoline as *const () as usize }
 }
 
-/// Switches from the resumer to the coroutine whose link is at `link` and
-/// whose saved stack pointer is `sp`, passing `arg` and `flag`.
+/// Switches from the resumer to the coroutine whose switch record is at
+/// `link` and whose saved stack pointer is `sp`, passing `arg` and `flag`.
 ///
 /// The resumer makes its save area, with where it continues in the third
-/// word, and branches to the continuation address found in the save area at
-/// `sp`, with `x0` = `arg`, `x1` = `link`, `x2` = `sp` and `x3` = `flag`;
+/// word, and branches to the continuation address found in the record, with `x0` = `arg`, `x1` = `link`, `x2` = `sp` and `x3` = `flag`;
 /// the continuation records the resumer's stack pointer and moves onto the
 /// coroutine's stack.
 ///
@@ -162,8 +182,8 @@ pub(crate) unsafe fn is_fresh(sp: *mut u8) -> bool {
 ///
 /// # Safety
 /// `sp` must be the value `init_stack` or the last `switch_in` returned for
-/// this stack, `link` the address of this coroutine's link word (the same
-/// at every switch of the coroutine, and valid for writes until it
+/// this stack, `link` the address of this coroutine's switch record (the
+/// same at every switch of the coroutine, and valid for writes until it
 /// finishes), and the coroutine must not be running.
 #[inline(always)]
 pub(crate) unsafe fn switch_in(
@@ -174,8 +194,8 @@ pub(crate) unsafe fn switch_in(
 ) -> (usize, *mut u8) {
     let value: usize;
     let new_sp: *mut u8;
-    // SAFETY: the coroutine's stack holds a continuation in the shape
-    // described above; it branches back to the address in our save area,
+    // SAFETY: the coroutine's record holds its continuation (see above); it
+    // branches back to the address in our save area,
     // with that area where we left it, after which x19 and x29 are
     // ours again. Every other register is declared clobbered.
     unsafe {
@@ -188,8 +208,8 @@ pub(crate) unsafe fn switch_in(
             // area's third word.
             "adr x10, 2f",
             "str x10, [sp, #16]",
-            // x9 = the continuation address, in the coroutine's save area.
-            "ldr x9, [x2, #16]",
+            // x9 = the continuation address, in the coroutine's record.
+            "ldr x9, [x1, #8]",
             // Branch to it (not `blr`: see the module's docs on prediction).
             "br x9",
             // Back: the coroutine branched here. x19 and x29 back from our
@@ -208,8 +228,8 @@ pub(crate) unsafe fn switch_in(
     (value, new_sp)
 }
 
-/// Suspends the running coroutine, whose link is at `link`, passing `value`
-/// to its resumer. Returns the word and the flag passed by the next
+/// Suspends the running coroutine, whose switch record is at `link`, passing
+/// `value` to its resumer. Returns the word and the flag passed by the next
 /// `switch_in`.
 ///
 /// # Safety
@@ -218,18 +238,17 @@ pub(crate) unsafe fn switch_in(
 pub(crate) unsafe fn switch_out(value: usize, link: *mut usize) -> (usize, usize) {
     let arg: usize;
     let flag: usize;
-    // SAFETY: we leave a save area on our stack in the shape `switch_in`
-    // expects, hand its address over in x2, and branch to where the
-    // resumer continues, found through `link`.
+    // SAFETY: we leave x19, x29 and our continuation in our record, in the
+    // shape `switch_in` expects, hand our stack pointer over in x2, and
+    // branch to where the resumer continues, found through `link`.
     unsafe {
         asm!(
-            // Our save area (32 bytes, keeping sp 16-byte aligned) with x19
-            // and x29 in its first two words.
-            "stp x19, x29, [sp, #-32]!",
-            // Where to continue when resumed: label 2 below...
+            // Our x19 and x29 into the record's last two words.
+            "stp x19, x29, [x1, #16]",
+            // Where to continue when resumed: label 2 below, into its
+            // second.
             "adr x9, 2f",
-            // ...into the area's third word.
-            "str x9, [sp, #16]",
+            "str x9, [x1, #8]",
             // Our stack pointer, for the resumer's switch_in to return.
             "mov x2, sp",
             // x9 = the resumer's stack pointer, kept in the link.
@@ -247,10 +266,10 @@ pub(crate) unsafe fn switch_out(value: usize, link: *mut usize) -> (usize, usize
             // cannot store sp).
             "mov x9, sp",
             "str x9, [x1]",
-            // Our x19 and x29 back from our save area...
-            "ldp x19, x29, [x2]",
-            // ...and onto our stack, above that area.
-            "add sp, x2, #32",
+            // Our x19 and x29 back from the record...
+            "ldp x19, x29, [x1, #16]",
+            // ...and onto our stack.
+            "mov sp, x2",
             inout("x0") value => arg,
             inout("x1") link => _,
             out("x2") _,

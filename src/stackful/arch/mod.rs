@@ -2,6 +2,7 @@
 //!
 //! Every architecture file provides the same small set of items:
 //!
+//! - `RECORD_WORDS`, the size of the switch record;
 //! - `EntryFn`, the signature of the function a new coroutine starts in;
 //! - `init_stack`, which lays out a fresh stack so the first switch into it
 //!   calls the entry function, and `INIT_BYTES`, how far below the given top
@@ -13,9 +14,12 @@
 //!   frame and a stack that never ran;
 //! - `valgrind_request`, Valgrind's client request (or 0 where not written).
 //!
-//! Each switch goes through the coroutine's link, a word that holds the
-//! resumer's stack pointer while the coroutine runs (the backend keeps it in
-//! the coroutine's header). It passes one machine word each way in
+//! Each switch goes through the coroutine's switch record, [`RECORD_WORDS`]
+//! words that the backend keeps in the coroutine's header: the link, which
+//! holds the resumer's stack pointer while the coroutine runs, then what a
+//! suspended coroutine needs to continue (where, and the registers saved by
+//! hand), kept there rather than on its stack so that a resume reads one
+//! cache line, not two on two pages. It passes one machine word each way in
 //! registers, and jumps both ways rather than calling and returning, so
 //! that the processor's return-address predictor stays right for the code
 //! on either side.

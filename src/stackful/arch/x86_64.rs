@@ -1,9 +1,16 @@
 //! The context switch for x86_64 under the System V ABI.
 //!
-//! Every switch goes through the coroutine's `link`: a word, outside the
-//! stack (the backend keeps it in the coroutine's header, whose cache line
-//! every resume reads anyway), that holds the resumer's stack pointer while
-//! the coroutine runs. Each switch gets the link's address in `rsi`.
+//! Every switch goes through the coroutine's switch record: four words
+//! outside the stack (the backend keeps them in the coroutine's header, whose
+//! cache line every resume reads anyway; see [`RECORD_WORDS`]). Each switch
+//! gets the record's address in `rsi`.
+//!
+//! ```text
+//!   record + 24   the suspended coroutine's rbp
+//!   record + 16   the suspended coroutine's rbx
+//!   record + 8    where the suspended coroutine continues
+//!   record + 0    link: the resumer's stack pointer, while the coroutine runs
+//! ```
 //!
 //! A coroutine's stack, highest address first (`top` is 16-byte aligned):
 //!
@@ -11,19 +18,24 @@
 //!  top ->  +--------------------------------+
 //!          | data the backend put here      |  (the body, before it starts)
 //!          +--------------------------------+
-//!          | data pointer                   |  sp + 16
-//!          | entry function                 |  sp + 8
-//!   sp ->  | address of `trampoline`        |  called by the first switch_in
+//!          | (padding)                      |
+//!          | data pointer                   |  sp + 8
+//!   sp ->  | entry function                 |  read by `trampoline`
 //!          +--------------------------------+
 //!          |   ... frames of the body ...   |
 //!          +--------------------------------+
 //!          | guard page                     |
 //! ```
 //!
-//! A suspended coroutine's saved stack pointer points at three words: the
-//! address to continue at, then its saved `rbx` and `rbp`. A resumer inside
-//! `switch_in` leaves the same shape on its own stack: where it continues,
-//! then `rbx` and `rbp`; `link` points at it.
+//! A fresh coroutine's record says to continue at `trampoline`. A suspended
+//! one's saved stack pointer is just where its frames end: what the switch
+//! itself saves is in the record, not on the stack. So resuming a body whose
+//! live values all sit in the two registers the switch saves (a counter, a
+//! state machine's state) reads nothing from its stack but what the body
+//! itself reads: with thousands of coroutines resumed in turn, each resume
+//! misses on the header's line alone, not on a line of a stack on a page of
+//! its own as well. A resumer inside `switch_in` pushes, on its own stack,
+//! where it continues, then `rbx` and `rbp`; `link` points at that.
 //!
 //! Only `rbx` and `rbp` are saved by hand: they cannot be named as clobbers.
 //! Every other register is declared clobbered, so the compiler saves just the
@@ -41,6 +53,8 @@
 //! jumps to the coroutine's continuation, which, still on the resumer's
 //! stack, stores the resumer's stack pointer in `link` and moves onto its
 //! own; the coroutine comes back by popping that address and jumping to it.
+//! The continuation is read from the record, next to the link the resumer's
+//! side writes anyway, so the jump costs no load from another line.
 //!
 //! The trampoline's CFI describes the resumer's frame as its caller, using the
 //! `link` word, so debuggers, `std::backtrace` and the unwinder walk from a
@@ -49,13 +63,18 @@
 use std::arch::{asm, naked_asm};
 
 /// Signature of the function a coroutine starts in: the word passed by the
-/// first `switch_in`, the address of the coroutine's link, and the data
+/// first `switch_in`, the address of the coroutine's switch record (whose
+/// first word is the link), and the data
 /// pointer given to `init_stack`. It must never return: it ends with
 /// `switch_final`.
 pub(crate) type EntryFn = unsafe extern "C" fn(usize, *mut usize, *mut u8) -> !;
 
+/// How many words a coroutine's switch record holds (see the module docs).
+pub(crate) const RECORD_WORDS: usize = 4;
+
 /// The first code a coroutine runs, entered like every continuation (see
-/// `switch_in`); calls the entry function on an aligned stack.
+/// `switch_in`), with `rdx` the stack pointer `init_stack` returned; calls
+/// the entry function on an aligned stack.
 #[unsafe(naked)]
 unsafe extern "C" fn trampoline() {
     naked_asm!(
@@ -71,8 +90,8 @@ unsafe extern "C" fn trampoline() {
         ".cfi_offset rip, -24",
         // link = the resumer's stack pointer, at its return address.
         "mov [rsi], rsp",
-        // Onto our stack, past the word that brought us here.
-        "lea rsp, [rdx + 8]",
+        // Onto our stack.
+        "mov rsp, rdx",
         // Keep the link's address in a callee-saved register for the CFA
         // expression.
         "mov rbx, rsi",
@@ -93,18 +112,27 @@ unsafe extern "C" fn trampoline() {
 pub(crate) const INIT_BYTES: usize = 48;
 
 /// Prepares a fresh stack whose usable part ends at `top` (below any data the
-/// backend placed there). Returns the stack pointer to give `switch_in`.
+/// backend placed there), and the switch record at `link`, so that the first
+/// `switch_in` calls `entry` with `data`. Returns the stack pointer to give
+/// `switch_in`.
 ///
 /// # Safety
 /// `top` must be the bottom of the data area of a mapped stack, with at
-/// least [`INIT_BYTES`] writable bytes below it.
-pub(crate) unsafe fn init_stack(top: *mut u8, entry: EntryFn, data: *mut u8) -> *mut u8 {
+/// least [`INIT_BYTES`] writable bytes below it; `link` the address of the
+/// coroutine's switch record, of [`RECORD_WORDS`] writable words.
+pub(crate) unsafe fn init_stack(
+    top: *mut u8,
+    entry: EntryFn,
+    data: *mut u8,
+    link: *mut usize,
+) -> *mut u8 {
     let sp = ((top as usize & !15) - 32) as *mut usize;
-    // SAFETY: the caller promises these three words are writable stack.
+    // SAFETY: the caller promises these two words are writable stack, and
+    // the record ours to write.
     unsafe {
-        sp.write(trampoline as *const () as usize);
-        sp.add(1).write(entry as *const () as usize);
-        sp.add(2).write(data as usize);
+        sp.write(entry as *const () as usize);
+        sp.add(1).write(data as usize);
+        link.add(1).write(trampoline as *const () as usize);
     }
     sp.cast()
 }
@@ -117,31 +145,31 @@ pub(crate) fn is_root_frame(ip: usize) -> bool {
     ip > start && ip <= start + 64
 }
 
-/// True if `sp` is the untouched result of `init_stack`: the coroutine never
-/// ran, and its data is still in place.
+/// True if the suspended coroutine whose switch record is at `link` never
+/// ran since `init_stack`: its data is still in place.
 ///
 /// # Safety
-/// `sp` must be the saved stack pointer of a suspended coroutine.
-pub(crate) unsafe fn is_fresh(sp: *mut u8) -> bool {
-    // SAFETY: a suspended coroutine's `sp` points at its continuation word.
-    unsafe { sp.cast::<usize>().read() == trampoline as *const () as usize }
+/// `link` must be the switch record of a suspended coroutine.
+pub(crate) unsafe fn is_fresh(link: *mut usize) -> bool {
+    // SAFETY: a suspended coroutine's record holds its continuation.
+    unsafe { link.add(1).read() == trampoline as *const () as usize }
 }
 
-/// Switches from the resumer to the coroutine whose link is at `link` and
-/// whose saved stack pointer is `sp`, passing `arg` and `flag`.
+/// Switches from the resumer to the coroutine whose switch record is at
+/// `link` and whose saved stack pointer is `sp`, passing `arg` and `flag`.
 ///
 /// The resumer pushes where it continues and jumps to the continuation
-/// address found at `sp` with `rdi` = `arg`, `rsi` = `link`, `rdx` = `sp`
-/// and `rcx` = `flag`; the continuation records the resumer's stack pointer
-/// in `link` and moves onto the coroutine's stack.
+/// address found in the record with `rdi` = `arg`, `rsi` = `link`, `rdx` =
+/// `sp` and `rcx` = `flag`; the continuation records the resumer's stack
+/// pointer in `link` and moves onto the coroutine's stack.
 ///
 /// Returns the word the coroutine passed back and its new saved stack
 /// pointer, or null if it called `switch_final`.
 ///
 /// # Safety
 /// `sp` must be the value `init_stack` or the last `switch_in` returned for
-/// this stack, `link` the address of this coroutine's link word (the same
-/// at every switch of the coroutine, and valid for writes until it
+/// this stack, `link` the address of this coroutine's switch record (the
+/// same at every switch of the coroutine, and valid for writes until it
 /// finishes), and the coroutine must not be running.
 #[inline(always)]
 pub(crate) unsafe fn switch_in(
@@ -152,17 +180,16 @@ pub(crate) unsafe fn switch_in(
 ) -> (usize, *mut u8) {
     let value: usize;
     let new_sp: *mut u8;
-    // SAFETY: the coroutine's stack holds a continuation in the shape
-    // described above; it comes back by jumping to the address we pushed,
-    // after which rbx and rbp are ours again. Every other
-    // register is declared clobbered.
+    // SAFETY: the coroutine's record holds its continuation (see above); it
+    // comes back by jumping to the address we pushed, after which rbx and
+    // rbp are ours again. Every other register is declared clobbered.
     unsafe {
         asm!(
             "push rbp",
             "push rbx",
             "lea rax, [rip + 2f]",
             "push rax",
-            "jmp [rdx]",
+            "jmp [rsi + 8]",
             "2:",
             "pop rbx",
             "pop rbp",
@@ -177,8 +204,8 @@ pub(crate) unsafe fn switch_in(
     (value, new_sp)
 }
 
-/// Suspends the running coroutine, whose link is at `link`, passing `value`
-/// to its resumer. Returns the word and the flag passed by the next
+/// Suspends the running coroutine, whose switch record is at `link`, passing
+/// `value` to its resumer. Returns the word and the flag passed by the next
 /// `switch_in`.
 ///
 /// # Safety
@@ -187,25 +214,29 @@ pub(crate) unsafe fn switch_in(
 pub(crate) unsafe fn switch_out(value: usize, link: *mut usize) -> (usize, usize) {
     let arg: usize;
     let flag: usize;
-    // SAFETY: we leave our continuation, rbx and rbp on our stack in the
+    // SAFETY: we leave our continuation, rbx and rbp in our record, in the
     // shape `switch_in` expects, hand our stack pointer over in rdx, and
     // jump to where the resumer continues, found through `link`.
     unsafe {
         asm!(
-            "push rbp",
-            "push rbx",
+            // Our rbx and rbp, and where to continue, into the record.
+            "mov [rsi + 16], rbx",
+            "mov [rsi + 24], rbp",
             "lea rax, [rip + 2f]",
-            "push rax",
+            "mov [rsi + 8], rax",
+            // Our stack pointer, for the resumer's switch_in to return.
             "mov rdx, rsp",
+            // Onto the resumer's stack, and back to where it continues.
             "mov rsp, [rsi]",
             "pop rax",
             "jmp rax",
-            // Resumed: `switch_in` called us on the resumer's stack.
+            // Resumed: `switch_in` jumped here on the resumer's stack, with
+            // rdx our saved stack pointer.
             "2:",
             "mov [rsi], rsp",
-            "lea rsp, [rdx + 8]",
-            "pop rbx",
-            "pop rbp",
+            "mov rsp, rdx",
+            "mov rbx, [rsi + 16]",
+            "mov rbp, [rsi + 24]",
             inout("rdi") value => arg,
             inout("rsi") link => _,
             out("rdx") _,
