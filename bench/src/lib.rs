@@ -79,6 +79,23 @@ pub mod coro_peer {
         })
     }
 
+    /// A coroutine that suspends with the sum of its last four inputs,
+    /// forever: a body with state of its own across each suspension (five
+    /// words, more than the switch keeps in registers), which it keeps in
+    /// its frame on its stack.
+    pub fn window() -> Counter {
+        Coroutine::new(|yielder, mut input: u64| {
+            let mut last = [0u64; 4];
+            let mut at = 0;
+            loop {
+                last[at] = input;
+                at = (at + 1) % last.len();
+                let sum = last.iter().fold(0u64, |sum, &x| sum.wrapping_add(x));
+                input = yielder.suspend(sum);
+            }
+        })
+    }
+
     /// One round trip: resumes the counter with `input` and returns what it
     /// suspended with.
     ///
@@ -190,6 +207,21 @@ pub mod coro_stackless_peer {
         Coroutine::new(|y: Yielder<u64, u64>, mut input: u64| async move {
             loop {
                 input = y.suspend(input.wrapping_add(1)).await;
+            }
+        })
+    }
+
+    /// The stackful `window` as a stackless body: its state lives in the
+    /// body's frame on the heap.
+    pub fn window() -> Counter {
+        Coroutine::new(|y: Yielder<u64, u64>, mut input: u64| async move {
+            let mut last = [0u64; 4];
+            let mut at = 0;
+            loop {
+                last[at] = input;
+                at = (at + 1) % last.len();
+                let sum = last.iter().fold(0u64, |sum, &x| sum.wrapping_add(x));
+                input = y.suspend(sum).await;
             }
         })
     }

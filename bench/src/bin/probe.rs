@@ -39,6 +39,12 @@ const WORKLOADS: &[Workload] = &[
     ("stackless-ring", |n| {
         ring(n, coro_stackless_peer::counter, coro_stackless_peer::step);
     }),
+    ("coro-ring-window", |n| {
+        ring(n, coro_peer::window, coro_peer::step);
+    }),
+    ("stackless-ring-window", |n| {
+        ring(n, coro_stackless_peer::window, coro_stackless_peer::step);
+    }),
     ("corosensei-ring", |n| {
         ring(n, corosensei_peer::counter, corosensei_peer::step);
     }),
@@ -225,11 +231,22 @@ fn main() {
 /// `n` round trips over a ring of started coroutines made by `make` (1,000,
 /// or `PROBE_RING` if set), resumed in turn, as the report's many-live table
 /// does. With `PROBE_RING` set, prints the nanoseconds per round trip after
-/// the set-up.
+/// the set-up. With `PROBE_RECYCLE` set to a count, a ring of that many is
+/// made and dropped first, so that the measured one reuses pooled stacks
+/// and headers, as in a long-running process.
 fn ring<C>(n: u64, make: fn() -> C, step: impl Fn(&mut C, u64) -> u64) {
     let size = std::env::var("PROBE_RING")
         .ok()
         .and_then(|s| s.parse().ok());
+    if let Some(recycle) = std::env::var("PROBE_RECYCLE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        // A ring of that many made and dropped first: the measured one gets
+        // its stacks and headers back from coro's pools and chunks, in the
+        // order they were freed.
+        drop(bench::started(recycle, make, &step));
+    }
     let mut ring = bench::started(size.unwrap_or(1_000), make, &step);
     let mut next = 0;
     let start = std::time::Instant::now();
