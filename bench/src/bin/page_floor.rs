@@ -6,12 +6,14 @@
 //!
 //! Each step reads and writes one word at an address taken from an array
 //! walked in order (as a ring of coroutines holds their stack pointers), so
-//! the processor may overlap as many steps as it can: a lower bound. A
-//! stackful coroutine's resume touches at least this (its stack's top line,
-//! on a page of its own, through the TLB) and more (its header, its
-//! handle), and its steps overlap less; so where this floor is above twice
-//! the stream's time, no stackful design with a page per coroutine can come
-//! within twice a stackless one's.
+//! the processor may overlap as many steps as it can: a lower bound. The
+//! resume of a stackful coroutine whose body keeps state in its frame
+//! across the suspension touches at least this (that frame's line, on a
+//! page of its own, through the TLB) and more (its header, its handle); so
+//! where this floor is above twice the stream's time, such a body cannot
+//! come within twice a stackless one's. (What the switch itself saves is in
+//! the header, so a body whose state stays in registers touches no line of
+//! its stack.)
 //!
 //! `cargo run --release -p bench --bin page_floor` prints the table (about
 //! a minute; it maps up to 1 TiB of address space, touching one page in
