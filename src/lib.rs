@@ -33,7 +33,7 @@
 //! | --- | --- | --- |
 //! | the body | a closure | a closure returning an `async` block |
 //! | can suspend from | any frame: plain functions, closures handed to other crates, C callbacks | async frames only (`yielder.suspend(v).await`, async callees) |
-//! | memory per suspended coroutine | one touched stack page plus a header (about 4.2 KiB resident) | its frame plus a header (160 bytes for a trivial body) |
+//! | memory per suspended coroutine | one touched stack page plus a header (about 4.3 KiB resident) | its frame plus a header (184 bytes for a trivial body) |
 //! | how many | a million and more where the kernel has guard regions (Linux 6.13+); elsewhere up to what `vm.max_map_count` allows (two mappings per stack, about 32,700 by default), then [`Error::StackAllocation`] | a million is an ordinary case |
 //! | the free [`suspend`], [`is_yieldable`] | work from any depth | [`Error::AcrossBoundary`], `false` |
 //! | close | unwinds the stack; a destructor that panics aborts, as in any Rust unwind | drops the frame; a destructor that panics makes `close` return [`Error::Panic`] |
