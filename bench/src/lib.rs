@@ -48,6 +48,24 @@ pub fn started<C>(n: usize, make: impl Fn() -> C, step: impl Fn(&mut C, u64) -> 
         .collect()
 }
 
+/// The state of the window bodies (`coro_peer::window` and its stackless
+/// twin): the last four inputs, five words with the position.
+#[derive(Default)]
+pub struct Window {
+    last: [u64; 4],
+    at: usize,
+}
+
+impl Window {
+    /// Takes `input` in place of the oldest and returns the sum of the four.
+    #[inline(always)]
+    pub fn push(&mut self, input: u64) -> u64 {
+        self.last[self.at] = input;
+        self.at = (self.at + 1) % self.last.len();
+        self.last.iter().fold(0u64, |sum, &x| sum.wrapping_add(x))
+    }
+}
+
 /// `coro`: this crate's stackful coroutines, with stacks from its per-thread
 /// pool.
 pub mod coro_peer {
@@ -85,13 +103,9 @@ pub mod coro_peer {
     /// its frame on its stack.
     pub fn window() -> Counter {
         Coroutine::new(|yielder, mut input: u64| {
-            let mut last = [0u64; 4];
-            let mut at = 0;
+            let mut window = crate::Window::default();
             loop {
-                last[at] = input;
-                at = (at + 1) % last.len();
-                let sum = last.iter().fold(0u64, |sum, &x| sum.wrapping_add(x));
-                input = yielder.suspend(sum);
+                input = yielder.suspend(window.push(input));
             }
         })
     }
@@ -215,13 +229,9 @@ pub mod coro_stackless_peer {
     /// body's frame on the heap.
     pub fn window() -> Counter {
         Coroutine::new(|y: Yielder<u64, u64>, mut input: u64| async move {
-            let mut last = [0u64; 4];
-            let mut at = 0;
+            let mut window = crate::Window::default();
             loop {
-                last[at] = input;
-                at = (at + 1) % last.len();
-                let sum = last.iter().fold(0u64, |sum, &x| sum.wrapping_add(x));
-                input = y.suspend(sum).await;
+                input = y.suspend(window.push(input)).await;
             }
         })
     }
