@@ -76,7 +76,7 @@ pub(crate) const RECORD_WORDS: usize = 4;
 /// `switch_in`), with `rdx` the stack pointer `init_stack` returned; calls
 /// the entry function on an aligned stack.
 #[unsafe(naked)]
-unsafe extern "C" fn trampoline() {
+pub(super) unsafe extern "C" fn trampoline() {
     naked_asm!(
         ".cfi_startproc",
         // The caller's frame is the resumer's, found through `link`:
@@ -108,51 +108,12 @@ unsafe extern "C" fn trampoline() {
     )
 }
 
-/// How far below its `top` `init_stack` may write.
-pub(crate) const INIT_BYTES: usize = 48;
-
-/// Prepares a fresh stack whose usable part ends at `top` (below any data the
-/// backend placed there), and the switch record at `link`, so that the first
-/// `switch_in` calls `entry` with `data`. Returns the stack pointer to give
-/// `switch_in`.
-///
-/// # Safety
-/// `top` must be the bottom of the data area of a mapped stack, with at
-/// least [`INIT_BYTES`] writable bytes below it; `link` the address of the
-/// coroutine's switch record, of [`RECORD_WORDS`] writable words.
-pub(crate) unsafe fn init_stack(
-    top: *mut u8,
-    entry: EntryFn,
-    data: *mut u8,
-    link: *mut usize,
-) -> *mut u8 {
-    let sp = ((top as usize & !15) - 32) as *mut usize;
-    // SAFETY: the caller promises these two words are writable stack, and
-    // the record ours to write.
-    unsafe {
-        sp.write(entry as *const () as usize);
-        sp.add(1).write(data as usize);
-        link.add(1).write(trampoline as *const () as usize);
-    }
-    sp.cast()
-}
-
 /// True if `ip`, a return address found by an unwinder's walk, lies in the
 /// trampoline: the walk has reached a coroutine's root.
 pub(crate) fn is_root_frame(ip: usize) -> bool {
     let start = trampoline as *const () as usize;
     // The trampoline is a dozen instructions; its one call returns inside.
     ip > start && ip <= start + 64
-}
-
-/// True if the suspended coroutine whose switch record is at `link` never
-/// ran since `init_stack`: its data is still in place.
-///
-/// # Safety
-/// `link` must be the switch record of a suspended coroutine.
-pub(crate) unsafe fn is_fresh(link: *mut usize) -> bool {
-    // SAFETY: a suspended coroutine's record holds its continuation.
-    unsafe { link.add(1).read() == trampoline as *const () as usize }
 }
 
 /// Switches from the resumer to the coroutine whose switch record is at
